@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * DAMON: the Data Access MONitor.
+ *
+ * The in-kernel interface.  A monitoring context (&struct damon_ctx) watches
+ * a set of targets (&struct damon_target); each target's address space is
+ * cut into regions (&struct damon_region) and one sampled address per region
+ * stands for the whole region, so the cost of monitoring follows the number
+ * of regions, not the amount of memory.  How addresses are sampled is up to
+ * an operations set (&struct damon_operations) such as the virtual or the
+ * physical address one.
+ */
+
+#ifndef _LINUX_DAMON_H
+#define _LINUX_DAMON_H
+
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+/*
+ * Size and alignment unit of regions.  Sampling looks at one page table
+ * entry per region, so a region smaller than a page means nothing.
+ */
+#define DAMON_MIN_REGION	PAGE_SIZE
+
+struct damon_ctx;
+struct damon_target;
+struct damon_region;
+struct damos;
+
+/**
+ * struct damon_addr_range - A half-open address range, [@start, @end).
+ * @start:	First address of the range.
+ * @end:	First address past the range.
+ */
+struct damon_addr_range {
+	unsigned long start;
+	unsigned long end;
+};
+
+/**
+ * struct damon_region - Part of a target that DAMON treats as one unit.
+ *
+ * All addresses of a region are assumed to be accessed alike, so checking
+ * one of them per sample tells about all of them.
+ *
+ * @ar:			Address range of the region; aligned to
+ *			%DAMON_MIN_REGION.
+ * @list:		Position in the owning target's @regions_list, which is
+ *			kept sorted by address with no overlaps.
+ * @sampling_addr:	Address whose access the current sample looks at.
+ * @nr_accesses:	Samples of the current aggregation interval that found
+ *			the region accessed.
+ * @nr_accesses_bp:	@nr_accesses as a moving sum over the last aggregation
+ *			interval, in basis points (1/10000), updated at every
+ *			sample so that readers between aggregations see a fresh
+ *			value.
+ * @last_nr_accesses:	@nr_accesses of the previous aggregation interval.
+ * @age:		Aggregation intervals the access frequency stayed about
+ *			the same for.
+ */
+struct damon_region {
+	struct damon_addr_range ar;
+	struct list_head list;
+
+	unsigned long sampling_addr;
+	unsigned int nr_accesses;
+	unsigned int nr_accesses_bp;
+	unsigned int last_nr_accesses;
+	unsigned int age;
+};
+
+/**
+ * struct damon_target - One address space a context monitors.
+ * @pid:		The process whose virtual address space is monitored,
+ *			or NULL for operations sets that have no process, such
+ *			as the physical address space one.  DAMON does not take
+ *			a reference: whoever sets it keeps it valid until the
+ *			target is destroyed.
+ * @nr_regions:		Number of entries in @regions_list.
+ * @regions_list:	Regions of this target, sorted by address, disjoint.
+ * @list:		Position in the context's @adaptive_targets.
+ */
+struct damon_target {
+	struct pid *pid;
+	unsigned int nr_regions;
+	struct list_head regions_list;
+	struct list_head list;
+};
+
+/**
+ * enum damon_ops_id - Identifier of an operations set.
+ * @DAMON_OPS_VADDR:	Virtual address spaces of processes.
+ * @DAMON_OPS_FVADDR:	Fixed, user-given ranges of virtual address spaces.
+ * @DAMON_OPS_PADDR:	The physical address space.
+ * @NR_DAMON_OPS:	Number of operations set identifiers.
+ */
+enum damon_ops_id {
+	DAMON_OPS_VADDR,
+	DAMON_OPS_FVADDR,
+	DAMON_OPS_PADDR,
+	NR_DAMON_OPS,
+};
+
+/**
+ * struct damon_operations - How a context reaches the memory it monitors.
+ *
+ * The core calls these from the kdamond thread only, so an operations set
+ * needs no locking against itself.  Any callback may be NULL.
+ */
+struct damon_operations {
+	/** @id: Identifier for damon_register_ops() and damon_select_ops(). */
+	enum damon_ops_id id;
+
+	/** @init: Build the initial regions of every target. */
+	void (*init)(struct damon_ctx *ctx);
+	/**
+	 * @target_valid: Whether a target can still be monitored, for
+	 * example because its process is alive.  Monitoring ends once no
+	 * target is valid.
+	 */
+	bool (*target_valid)(struct damon_target *t);
+	/** @update: Refit the regions to changed mappings. */
+	void (*update)(struct damon_ctx *ctx);
+	/** @cleanup: Release what the set allocated for the context. */
+	void (*cleanup)(struct damon_ctx *ctx);
+
+	/**
+	 * @prepare_access_checks: Pick the sampling address of every region
+	 * and clear its accessed state.
+	 */
+	void (*prepare_access_checks)(struct damon_ctx *ctx);
+	/**
+	 * @check_accesses: Read back the accessed state of the sampling
+	 * addresses, count it into the regions, and return the largest
+	 * &damon_region.nr_accesses seen.
+	 */
+	unsigned int (*check_accesses)(struct damon_ctx *ctx);
+	/** @reset_aggregated: Clear per-aggregation state of the set. */
+	void (*reset_aggregated)(struct damon_ctx *ctx);
+
+	/** @get_scheme_score: Priority, 0..99, of a region for a scheme. */
+	int (*get_scheme_score)(struct damon_ctx *ctx, struct damon_target *t,
+				struct damon_region *r, struct damos *s);
+	/**
+	 * @apply_scheme: Apply a scheme's action to a region; return the
+	 * bytes it was applied to and store in @sz_filter_passed those the
+	 * set's filters let through.
+	 */
+	unsigned long (*apply_scheme)(struct damon_ctx *ctx,
+				      struct damon_target *t,
+				      struct damon_region *r, struct damos *s,
+				      unsigned long *sz_filter_passed);
+};
+
+/**
+ * struct damon_attrs - Monitoring attributes of a context.
+ * @sample_interval:	Time between two samples of a region.
+ * @aggr_interval:	Time over which samples are counted into
+ *			&damon_region.nr_accesses before regions are merged
+ *			and split.
+ * @ops_update_interval: Time between &damon_operations.update calls.
+ * @min_nr_regions:	Fewest regions the adaptive adjustment keeps.
+ * @max_nr_regions:	Most regions the adaptive adjustment keeps.
+ *
+ * Intervals are in microseconds.
+ */
+struct damon_attrs {
+	unsigned long sample_interval, aggr_interval, ops_update_interval;
+	unsigned long min_nr_regions, max_nr_regions;
+};
+
+/**
+ * struct damon_ctx - A monitoring context: what to watch and how.
+ *
+ * @attrs:		Monitoring attributes.
+ * @ops:		Operations set reaching the monitored memory.
+ * @adaptive_targets:	The targets (&damon_target.list).
+ * @schemes:		DAMON-based operation schemes (&damos.list).
+ * @kdamond:		The thread monitoring this context, NULL while it is
+ *			not running.  Protected by @kdamond_lock.
+ * @kdamond_lock:	Protects @kdamond.
+ */
+struct damon_ctx {
+	struct damon_attrs attrs;
+	struct damon_operations ops;
+	struct list_head adaptive_targets;
+	struct list_head schemes;
+
+	struct mutex kdamond_lock;	/* protects @kdamond */
+	struct task_struct *kdamond;
+};
+
+/* === Regions === */
+
+static inline unsigned long damon_sz_region(struct damon_region *r)
+{
+	return r->ar.end - r->ar.start;
+}
+
+static inline struct damon_region *damon_first_region(struct damon_target *t)
+{
+	return list_first_entry(&t->regions_list, struct damon_region, list);
+}
+
+static inline struct damon_region *damon_last_region(struct damon_target *t)
+{
+	return list_last_entry(&t->regions_list, struct damon_region, list);
+}
+
+/* The neighbours of @r; only meaningful if @r has one on that side. */
+static inline struct damon_region *damon_next_region(struct damon_region *r)
+{
+	return list_next_entry(r, list);
+}
+
+static inline struct damon_region *damon_prev_region(struct damon_region *r)
+{
+	return list_prev_entry(r, list);
+}
+
+/* Iterators; the _safe ones allow destroying the current entry. */
+#define damon_for_each_region(r, t) list_for_each_entry(r, &(t)->regions_list, list)
+#define damon_for_each_region_from(r, t) list_for_each_entry_from(r, &(t)->regions_list, list)
+#define damon_for_each_region_safe(r, n, t) list_for_each_entry_safe(r, n, &(t)->regions_list, list)
+
+#define damon_for_each_target(t, c) list_for_each_entry(t, &(c)->adaptive_targets, list)
+#define damon_for_each_target_safe(t, n, c) \
+	list_for_each_entry_safe(t, n, &(c)->adaptive_targets, list)
+
+#ifdef CONFIG_DAMON
+
+/* Regions (core.c) */
+struct damon_region *damon_new_region(unsigned long start, unsigned long end);
+void damon_destroy_region(struct damon_region *r, struct damon_target *t);
+void damon_add_region(struct damon_region *r, struct damon_target *t);
+void damon_insert_region(struct damon_region *r, struct damon_region *prev,
+			 struct damon_region *next, struct damon_target *t);
+int damon_set_regions(struct damon_target *t, struct damon_addr_range *ranges,
+		      unsigned int nr_ranges);
+unsigned int damon_nr_regions(struct damon_target *t);
+
+/* Targets (core.c) */
+struct damon_target *damon_new_target(void);
+void damon_free_target(struct damon_target *t);
+void damon_add_target(struct damon_ctx *ctx, struct damon_target *t);
+void damon_destroy_target(struct damon_target *t);
+bool damon_targets_empty(struct damon_ctx *ctx);
+
+/* Contexts (core.c) */
+struct damon_ctx *damon_new_ctx(void);
+void damon_destroy_ctx(struct damon_ctx *ctx);
+
+#endif	/* CONFIG_DAMON */
+
+#endif	/* _LINUX_DAMON_H */
