@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Front door of the DAMON tree: prepares a Linux 6.12 tree with our DAMON,
+# builds it and runs it in QEMU.  Build products go under build/.
+
+REPO	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+T	:= $(REPO)/tools/damon
+BUILD	:= $(REPO)/build
+
+.PHONY: all help deps prepare kernel test run shell bench check clean distclean
+
+all: kernel
+
+help:
+	@echo "make run        the demo (build, boot, monitor a workload)"
+	@echo "make test       KUnit suites and kselftests in QEMU"
+	@echo "                  KUNIT_FILTER=damon SELFTESTS=damon_smoke.sh NO_KUNIT=1"
+	@echo "make shell      a shell in the guest on the test kernel"
+	@echo "make kernel     build the test kernel only"
+	@echo "make bench      benchmarks against the base tree's DAMON"
+	@echo "make check      checkpatch --strict and a W=1 build of mm/damon"
+	@echo "make clean      remove the build directories, keep the unpacked tree"
+
+deps:
+	$(T)/prepare-tree.sh deps
+
+prepare:
+	$(T)/prepare-tree.sh tree
+
+kernel:
+	$(T)/build-kernel.sh test
+
+test:
+	$(T)/run-tests.sh
+
+shell: kernel
+	$(T)/vm-run --name shell --append "kunit.enable=0" --shell
+
+# The demo and the benchmarks arrive with the monitoring engine.
+run: kernel
+	$(T)/vm-run --name run --append "kunit.enable=0" -- \
+		sh -c 'uname -r; grep -c " damon_" /proc/kallsyms'
+
+bench:
+	@echo "bench: no benchmarks yet" >&2; exit 1
+
+check:
+	$(T)/check.sh
+
+clean:
+	rm -rf $(BUILD)/obj-* $(BUILD)/vm $(BUILD)/kselftest*
+
+distclean:
+	rm -rf $(BUILD)
