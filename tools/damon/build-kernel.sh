@@ -24,6 +24,11 @@ stock)	src=$BUILD/linux-stock; frags="$CONF/common.config $CONF/stock.config" ;;
 *)	echo "usage: $0 test|bench|stock [make targets]" >&2; exit 2 ;;
 esac
 
+# One build per flavour at a time: two makes in one O= tree corrupt it.
+mkdir -p "$BUILD"
+exec 9> "$BUILD/.build-$flavour.lock"
+flock 9
+
 if [ "$flavour" = stock ]; then
 	"$REPO/tools/damon/prepare-tree.sh" stock
 else

@@ -19,6 +19,11 @@ KSFT=$BUILD/kselftest
 T=$REPO/tools/damon
 start=$(date +%s)
 
+# Test runs share build/vm/test and the selftest install: one at a time.
+mkdir -p "$BUILD"
+exec 8> "$BUILD/.test.lock"
+flock 8
+
 die() { echo "test: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 "$T/build-kernel.sh" test || die "kernel build failed"
