@@ -14,9 +14,12 @@
 #ifndef _LINUX_DAMON_H
 #define _LINUX_DAMON_H
 
+#include <linux/completion.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 /*
@@ -76,9 +79,9 @@ struct damon_region {
  * struct damon_target - One address space a context monitors.
  * @pid:		The process whose virtual address space is monitored,
  *			or NULL for operations sets that have no process, such
- *			as the physical address space one.  DAMON does not take
- *			a reference: whoever sets it keeps it valid until the
- *			target is destroyed.
+ *			as the physical address space one.  The target owns a
+ *			reference to it: whoever sets it hands one over, and
+ *			damon_free_target() drops it.
  * @nr_regions:		Number of entries in @regions_list.
  * @regions_list:	Regions of this target, sorted by address, disjoint.
  * @list:		Position in the context's @adaptive_targets.
@@ -98,10 +101,10 @@ struct damon_target {
  * @NR_DAMON_OPS:	Number of operations set identifiers.
  */
 enum damon_ops_id {
-	DAMON_OPS_VADDR,
-	DAMON_OPS_FVADDR,
-	DAMON_OPS_PADDR,
-	NR_DAMON_OPS,
+	DAMON_OPS_VADDR = 0,
+	DAMON_OPS_FVADDR = 1,
+	DAMON_OPS_PADDR = 2,
+	NR_DAMON_OPS
 };
 
 /**
@@ -114,7 +117,7 @@ struct damon_operations {
 	/** @id: Identifier for damon_register_ops() and damon_select_ops(). */
 	enum damon_ops_id id;
 
-	/** @init: Build the initial regions of every target. */
+	/** @init: Build the initial regions of every target that has none. */
 	void (*init)(struct damon_ctx *ctx);
 	/**
 	 * @target_valid: Whether a target can still be monitored, for
@@ -173,15 +176,61 @@ struct damon_attrs {
 };
 
 /**
+ * struct damon_call_control - A function for a kdamond to run.
+ * @fn:			The function; called with @data in the kdamond.
+ * @data:		Argument of @fn.
+ * @repeat:		Call @fn at every sampling interval until the kdamond
+ *			stops, instead of once.  damon_call() then returns as
+ *			soon as the request is queued.
+ * @return_code:	What the last call of @fn returned.
+ * @canceled:		The kdamond stopped before calling @fn (or, with
+ *			@repeat, stopped at all).
+ *
+ * See damon_call().  The control must stay valid until @fn has run or the
+ * request was canceled; a repeated one, until the kdamond stopped.
+ */
+struct damon_call_control {
+	int (*fn)(void *data);
+	void *data;
+	bool repeat;
+	int return_code;
+	bool canceled;
+/* private: */
+	struct completion completion;
+	struct list_head list;
+};
+
+/**
  * struct damon_ctx - A monitoring context: what to watch and how.
  *
  * @attrs:		Monitoring attributes.
  * @ops:		Operations set reaching the monitored memory.
  * @adaptive_targets:	The targets (&damon_target.list).
  * @schemes:		DAMON-based operation schemes (&damos.list).
+ *
+ * The kdamond owns the fields below while it runs; anyone else reaches them
+ * through damon_call().  Time is counted in sampling intervals, not in wall
+ * time, so a slow check of accesses does not shorten an aggregation.
+ *
+ * @passed_sample_intervals: Sampling intervals since the kdamond started.
+ * @next_aggregation_sis: @passed_sample_intervals at which the current
+ *			aggregation interval ends.
+ * @next_ops_update_sis: @passed_sample_intervals at which the next
+ *			&damon_operations.update is due.
+ * @sz_limit:		Size no merge may make a region exceed, so that
+ *			at least &damon_attrs.min_nr_regions regions remain.
+ *
  * @kdamond:		The thread monitoring this context, NULL while it is
  *			not running.  Protected by @kdamond_lock.
- * @kdamond_lock:	Protects @kdamond.
+ * @kdamond_lock:	Protects @kdamond and @kdamond_stop.
+ * @kdamond_stop:	damon_stop() asks the kdamond to finish.
+ * @kdamond_exited:	Completed when the kdamond is done with the context,
+ *			after it dropped @kdamond; complete while not
+ *			running.
+ * @call_controls:	Queued damon_call() requests.  Protected by
+ *			@call_controls_lock.
+ * @call_controls_lock:	Protects @call_controls.
+ * @repeat_controls:	Repeated damon_call() requests; the kdamond's own.
  */
 struct damon_ctx {
 	struct damon_attrs attrs;
@@ -189,9 +238,34 @@ struct damon_ctx {
 	struct list_head adaptive_targets;
 	struct list_head schemes;
 
-	struct mutex kdamond_lock;	/* protects @kdamond */
+	unsigned long passed_sample_intervals;
+	unsigned long next_aggregation_sis;
+	unsigned long next_ops_update_sis;
+	unsigned long sz_limit;
+
+	struct mutex kdamond_lock;		/* protects @kdamond */
 	struct task_struct *kdamond;
+	bool kdamond_stop;
+	struct completion kdamond_exited;
+	struct list_head call_controls;
+	spinlock_t call_controls_lock;		/* protects @call_controls */
+	struct list_head repeat_controls;
 };
+
+/*
+ * Samples per aggregation interval: the most &damon_region.nr_accesses can
+ * reach.  At least one, so that it can divide.
+ */
+static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs)
+{
+	return max(attrs->aggr_interval / max(attrs->sample_interval, 1UL), 1UL);
+}
+
+/* A random number in [@lo, @hi), for sampling addresses and split points. */
+static inline unsigned long damon_rand(unsigned long lo, unsigned long hi)
+{
+	return lo + get_random_long() % (hi - lo);
+}
 
 /* === Regions === */
 
@@ -241,6 +315,8 @@ void damon_insert_region(struct damon_region *r, struct damon_region *prev,
 int damon_set_regions(struct damon_target *t, struct damon_addr_range *ranges,
 		      unsigned int nr_ranges);
 unsigned int damon_nr_regions(struct damon_target *t);
+void damon_update_region_access_rate(struct damon_region *r, bool accessed,
+				     struct damon_attrs *attrs);
 
 /* Targets (core.c) */
 struct damon_target *damon_new_target(void);
@@ -252,6 +328,19 @@ bool damon_targets_empty(struct damon_ctx *ctx);
 /* Contexts (core.c) */
 struct damon_ctx *damon_new_ctx(void);
 void damon_destroy_ctx(struct damon_ctx *ctx);
+int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs);
+
+/* Operations sets (core.c) */
+int damon_register_ops(struct damon_operations *ops);
+int damon_select_ops(struct damon_ctx *ctx, enum damon_ops_id id);
+bool damon_is_registered_ops(enum damon_ops_id id);
+
+/* Running (core.c) */
+int damon_start(struct damon_ctx **ctxs, int nr_ctxs, bool exclusive);
+int damon_stop(struct damon_ctx **ctxs, int nr_ctxs);
+int damon_nr_running_ctxs(void);
+bool damon_is_running(struct damon_ctx *ctx);
+int damon_call(struct damon_ctx *ctx, struct damon_call_control *control);
 
 #endif	/* CONFIG_DAMON */
 

@@ -9,13 +9,32 @@
 #define pr_fmt(fmt) "damon: " fmt
 
 #include <linux/damon.h>
+#include <linux/delay.h>
 #include <linux/init.h>
+#include <linux/kthread.h>
+#include <linux/pid.h>
+#include <linux/random.h>
 #include <linux/slab.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/damon.h>
 
 /* === Data === */
 
 /* Regions are small, numerous and short-lived: give them their own cache. */
 static struct kmem_cache *damon_region_cache __ro_after_init;
+
+/* Operations sets by id. */
+static struct damon_operations damon_registered_ops[NR_DAMON_OPS];
+static bool damon_ops_registered[NR_DAMON_OPS];
+/* Protects damon_registered_ops and damon_ops_registered. */
+static DEFINE_MUTEX(damon_ops_lock);
+
+/* Running kdamonds, and whether they were started as an exclusive group. */
+static int damon_nr_running;
+static bool damon_running_exclusive;
+/* Protects damon_nr_running and damon_running_exclusive. */
+static DEFINE_MUTEX(damon_lock);
 
 /* What a new context monitors with until told otherwise. */
 static const struct damon_attrs damon_default_attrs = {
@@ -274,10 +293,8 @@ bool damon_targets_empty(struct damon_ctx *ctx)
 }
 
 /**
- * damon_free_target() - Free a target and its regions.
+ * damon_free_target() - Free a target, its regions and its pid reference.
  * @t:	The target, which must not be on a context's list.
- *
- * The reference to &damon_target.pid, if any, is the caller's to drop.
  */
 void damon_free_target(struct damon_target *t)
 {
@@ -285,15 +302,13 @@ void damon_free_target(struct damon_target *t)
 
 	damon_for_each_region_safe(r, next, t)
 		damon_destroy_region(r, t);
+	put_pid(t->pid);
 	kfree(t);
 }
 
 /**
  * damon_destroy_target() - Remove a target from its context and free it.
  * @t:	The target.
- *
- * Like damon_free_target(), the caller keeps the job of dropping the
- * reference to &damon_target.pid.
  */
 void damon_destroy_target(struct damon_target *t)
 {
@@ -333,26 +348,750 @@ struct damon_ctx *damon_new_ctx(void)
 	INIT_LIST_HEAD(&ctx->adaptive_targets);
 	INIT_LIST_HEAD(&ctx->schemes);
 	mutex_init(&ctx->kdamond_lock);
+	INIT_LIST_HEAD(&ctx->call_controls);
+	INIT_LIST_HEAD(&ctx->repeat_controls);
+	spin_lock_init(&ctx->call_controls_lock);
+	init_completion(&ctx->kdamond_exited);
+	complete_all(&ctx->kdamond_exited);
 	return ctx;
 }
 
 /**
  * damon_destroy_ctx() - Free a context with its targets.
- * @ctx:	The context, which must not be running.
+ * @ctx:	The context.
  *
- * The operations set's &damon_operations.cleanup runs first, so it can
- * still see the targets.
+ * A running context is stopped first, and one that stopped by itself is
+ * waited for until its kdamond let go of it.
  */
 void damon_destroy_ctx(struct damon_ctx *ctx)
 {
 	struct damon_target *t, *next;
 
-	if (ctx->ops.cleanup)
-		ctx->ops.cleanup(ctx);
+	damon_stop(&ctx, 1);
+	wait_for_completion(&ctx->kdamond_exited);
 	damon_for_each_target_safe(t, next, ctx)
 		damon_destroy_target(t);
 	mutex_destroy(&ctx->kdamond_lock);
 	kfree(ctx);
+}
+
+/* Rescale @value, counted in units of @from, to units of @to. */
+static unsigned int damon_rescale(unsigned int value, unsigned long from,
+				  unsigned long to)
+{
+	return div64_ul((u64)value * from, max(to, 1UL));
+}
+
+/*
+ * Keep what the regions learned meaningful across new intervals: access
+ * counts are relative to the samples per aggregation, ages count
+ * aggregation intervals.
+ */
+static void damon_rescale_regions(struct damon_ctx *ctx,
+				  const struct damon_attrs *old,
+				  const struct damon_attrs *new)
+{
+	unsigned int old_max = damon_max_nr_accesses(old);
+	unsigned int new_max = damon_max_nr_accesses(new);
+	struct damon_target *t;
+	struct damon_region *r;
+
+	if (old_max == new_max && old->aggr_interval == new->aggr_interval)
+		return;
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region(r, t) {
+			r->nr_accesses = damon_rescale(r->nr_accesses, new_max,
+						       old_max);
+			r->last_nr_accesses = damon_rescale(r->last_nr_accesses,
+							    new_max, old_max);
+			r->nr_accesses_bp = damon_rescale(r->nr_accesses_bp,
+							  new_max, old_max);
+			r->age = damon_rescale(r->age, old->aggr_interval,
+					       new->aggr_interval);
+		}
+	}
+}
+
+/**
+ * damon_set_attrs() - Set the monitoring attributes of a context.
+ * @ctx:	The context.
+ * @attrs:	The new attributes.
+ *
+ * The access counts and ages the regions have so far are rescaled to the
+ * new intervals, so that a change does not read as a change of the access
+ * pattern.  While @ctx runs, call this only from its kdamond, through
+ * damon_call().
+ *
+ * Return: 0, or -EINVAL if @attrs asks for fewer than three regions, for a
+ * minimum above the maximum, for a zero aggregation interval or for a
+ * sampling interval longer than the aggregation interval.  Nothing changes
+ * on error.
+ */
+int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs)
+{
+	if (attrs->min_nr_regions < 3 ||
+	    attrs->min_nr_regions > attrs->max_nr_regions ||
+	    !attrs->aggr_interval ||
+	    attrs->sample_interval > attrs->aggr_interval)
+		return -EINVAL;
+
+	damon_rescale_regions(ctx, &ctx->attrs, attrs);
+	ctx->attrs = *attrs;
+	/* A running kdamond picks the new intervals up from here. */
+	ctx->next_aggregation_sis = ctx->passed_sample_intervals +
+		damon_max_nr_accesses(attrs);
+	ctx->next_ops_update_sis = ctx->passed_sample_intervals +
+		attrs->ops_update_interval / max(attrs->sample_interval, 1UL);
+	return 0;
+}
+
+/* === Operations sets === */
+
+/**
+ * damon_register_ops() - Make an operations set available to contexts.
+ * @ops:	The set; @ops->id says which.  It is copied.
+ *
+ * Return: 0, or -EINVAL if the id is out of range or already registered.
+ */
+int damon_register_ops(struct damon_operations *ops)
+{
+	int err = 0;
+
+	if (ops->id >= NR_DAMON_OPS)
+		return -EINVAL;
+	mutex_lock(&damon_ops_lock);
+	if (damon_ops_registered[ops->id]) {
+		err = -EINVAL;
+	} else {
+		damon_registered_ops[ops->id] = *ops;
+		damon_ops_registered[ops->id] = true;
+	}
+	mutex_unlock(&damon_ops_lock);
+	return err;
+}
+
+/**
+ * damon_is_registered_ops() - Tell whether an operations set is available.
+ * @id:	Identifier of the set.
+ *
+ * Return: true if the set of @id has been registered.
+ */
+bool damon_is_registered_ops(enum damon_ops_id id)
+{
+	bool registered;
+
+	if (id >= NR_DAMON_OPS)
+		return false;
+	mutex_lock(&damon_ops_lock);
+	registered = damon_ops_registered[id];
+	mutex_unlock(&damon_ops_lock);
+	return registered;
+}
+
+/**
+ * damon_select_ops() - Give a context a registered operations set.
+ * @ctx:	The context, which must not be running.
+ * @id:		Identifier of the set.
+ *
+ * Return: 0, or -EINVAL if no set of @id is registered.
+ */
+int damon_select_ops(struct damon_ctx *ctx, enum damon_ops_id id)
+{
+	int err = -EINVAL;
+
+	if (id >= NR_DAMON_OPS)
+		return -EINVAL;
+	mutex_lock(&damon_ops_lock);
+	if (damon_ops_registered[id]) {
+		ctx->ops = damon_registered_ops[id];
+		err = 0;
+	}
+	mutex_unlock(&damon_ops_lock);
+	return err;
+}
+
+/* === Adaptive regions === */
+
+/* Sizes of all regions of all targets, over the minimum region count. */
+static unsigned long damon_region_sz_limit(struct damon_ctx *ctx)
+{
+	struct damon_target *t;
+	struct damon_region *r;
+	unsigned long sz = 0;
+
+	damon_for_each_target(t, ctx)
+		damon_for_each_region(r, t)
+			sz += damon_sz_region(r);
+	sz /= ctx->attrs.min_nr_regions;
+	return max(sz, DAMON_MIN_REGION);
+}
+
+/**
+ * damon_update_region_access_rate() - Count one sample into a region.
+ * @r:		The region.
+ * @accessed:	Whether the sample found the region accessed.
+ * @attrs:	Attributes of the region's context.
+ *
+ * For operations sets, from &damon_operations.check_accesses.
+ * &damon_region.nr_accesses_bp is a moving sum over one aggregation window:
+ * each sample drops one window-th of what the last full window counted and
+ * adds what it saw itself, so on a steady pattern it equals the count of a
+ * full window at every sample.
+ */
+void damon_update_region_access_rate(struct damon_region *r, bool accessed,
+				     struct damon_attrs *attrs)
+{
+	unsigned int window = damon_max_nr_accesses(attrs);
+	/* Rounded up, so the sum never passes window * 10000. */
+	unsigned int drop = DIV_ROUND_UP(r->last_nr_accesses * 10000, window);
+
+	r->nr_accesses_bp -= min(drop, r->nr_accesses_bp);
+	if (accessed) {
+		r->nr_accesses_bp += 10000;
+		r->nr_accesses++;
+	}
+}
+
+/* Size-weighted mean of @a (over @sz_a bytes) and @b (over @sz_b bytes). */
+static unsigned int damon_weighted(unsigned int a, unsigned long sz_a,
+				   unsigned int b, unsigned long sz_b)
+{
+	return div64_ul((u64)a * sz_a + (u64)b * sz_b, sz_a + sz_b);
+}
+
+/* Fold @r into @l, its left neighbour, and free @r. */
+static void damon_merge_two_regions(struct damon_target *t,
+				    struct damon_region *l,
+				    struct damon_region *r)
+{
+	unsigned long sz_l = damon_sz_region(l), sz_r = damon_sz_region(r);
+
+	l->nr_accesses = damon_weighted(l->nr_accesses, sz_l,
+					r->nr_accesses, sz_r);
+	l->nr_accesses_bp = damon_weighted(l->nr_accesses_bp, sz_l,
+					   r->nr_accesses_bp, sz_r);
+	l->last_nr_accesses = damon_weighted(l->last_nr_accesses, sz_l,
+					     r->last_nr_accesses, sz_r);
+	l->age = damon_weighted(l->age, sz_l, r->age, sz_r);
+	l->ar.end = r->ar.end;
+	damon_destroy_region(r, t);
+}
+
+/*
+ * Merge neighbours of @t whose access counts differ by at most @thres, as
+ * long as the result stays within @sz_limit.  With @age, first age each
+ * region, or restart its age if its count moved by more than @thres since
+ * the last aggregation.
+ */
+static void damon_merge_regions_of(struct damon_target *t, unsigned int thres,
+				   unsigned long sz_limit, bool age)
+{
+	struct damon_region *r, *next, *prev = NULL;
+
+	damon_for_each_region_safe(r, next, t) {
+		if (age) {
+			int moved = (int)r->nr_accesses - (int)r->last_nr_accesses;
+
+			r->age = abs(moved) > thres ? 0 : r->age + 1;
+		}
+
+		if (prev && prev->ar.end == r->ar.start &&
+		    abs((int)prev->nr_accesses - (int)r->nr_accesses) <= thres &&
+		    damon_sz_region(prev) + damon_sz_region(r) <= sz_limit)
+			damon_merge_two_regions(t, prev, r);
+		else
+			prev = r;
+	}
+}
+
+static unsigned int damon_nr_regions_of_ctx(struct damon_ctx *ctx)
+{
+	struct damon_target *t;
+	unsigned int nr = 0;
+
+	damon_for_each_target(t, ctx)
+		nr += damon_nr_regions(t);
+	return nr;
+}
+
+/*
+ * Merge regions of similar access counts.  The threshold starts at a tenth
+ * of the highest count and doubles while there are still more regions than
+ * allowed; ages advance only in the first round.
+ */
+static void kdamond_merge_regions(struct damon_ctx *ctx, unsigned int thres,
+				  unsigned long sz_limit)
+{
+	unsigned int max_thres = damon_max_nr_accesses(&ctx->attrs);
+	struct damon_target *t;
+	bool age = true;
+
+	do {
+		damon_for_each_target(t, ctx)
+			damon_merge_regions_of(t, thres, sz_limit, age);
+		age = false;
+		thres = max(thres * 2, 1U);
+	} while (damon_nr_regions_of_ctx(ctx) > ctx->attrs.max_nr_regions &&
+		 thres / 2 < max_thres);
+}
+
+/**
+ * damon_split_region_at() - Cut a region in two.
+ * @t:		The target owning @r.
+ * @r:		The region; it keeps the lower part.
+ * @sz_r:	Size of the lower part; within (0, size of @r).
+ *
+ * Both parts keep the access history of @r.
+ *
+ * Return: the upper part, or NULL if out of memory (@r is unchanged then).
+ */
+static struct damon_region *damon_split_region_at(struct damon_target *t,
+						  struct damon_region *r,
+						  unsigned long sz_r)
+{
+	struct damon_region *upper;
+
+	upper = damon_new_region(r->ar.start + sz_r, r->ar.end);
+	if (!upper)
+		return NULL;
+	upper->nr_accesses = r->nr_accesses;
+	upper->nr_accesses_bp = r->nr_accesses_bp;
+	upper->last_nr_accesses = r->last_nr_accesses;
+	upper->age = r->age;
+	r->ar.end = upper->ar.start;
+	damon_insert_region(upper, r, damon_next_region(r), t);
+	return upper;
+}
+
+/*
+ * Cut every region of @t into up to @nr_pieces parts at random points
+ * between 10% and 90% of what is left, so that boundaries can move to
+ * where the access pattern really changes.
+ */
+static void damon_split_regions_of(struct damon_target *t,
+				   unsigned int nr_pieces)
+{
+	struct damon_region *r, *next;
+	unsigned long sz, cut;
+	unsigned int i;
+
+	damon_for_each_region_safe(r, next, t) {
+		for (i = 1; i < nr_pieces; i++) {
+			sz = damon_sz_region(r);
+			if (sz < 2 * DAMON_MIN_REGION)
+				break;
+			cut = ALIGN_DOWN(sz * damon_rand(1, 10) / 10,
+					 DAMON_MIN_REGION);
+			if (!cut || cut >= sz)
+				continue;
+			/* Keep cutting the upper part, which is new. */
+			r = damon_split_region_at(t, r, cut);
+			if (!r)
+				break;
+		}
+	}
+}
+
+/*
+ * Split to give the merge something to adapt with, but never beyond the
+ * maximum: in two while at most half of it is used, in three while under
+ * a third and the count has not moved since the last split.
+ */
+static void kdamond_split_regions(struct damon_ctx *ctx,
+				  unsigned int *last_nr_regions)
+{
+	unsigned int nr_regions = damon_nr_regions_of_ctx(ctx);
+	unsigned int nr_pieces = 2;
+	struct damon_target *t;
+
+	if (nr_regions > ctx->attrs.max_nr_regions / 2)
+		return;
+	if (nr_regions == *last_nr_regions &&
+	    nr_regions < ctx->attrs.max_nr_regions / 3)
+		nr_pieces = 3;
+	damon_for_each_target(t, ctx)
+		damon_split_regions_of(t, nr_pieces);
+	*last_nr_regions = damon_nr_regions_of_ctx(ctx);
+}
+
+/* Report the finished aggregation and start a new one. */
+static void kdamond_reset_aggregated(struct damon_ctx *ctx)
+{
+	struct damon_target *t;
+	struct damon_region *r;
+	unsigned int ti = 0;
+
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region(r, t) {
+			trace_damon_aggregated(ti, r, damon_nr_regions(t));
+			r->last_nr_accesses = r->nr_accesses;
+			/* Exact at the boundary: no rounding drift builds up. */
+			r->nr_accesses_bp = r->nr_accesses * 10000;
+			r->nr_accesses = 0;
+		}
+		ti++;
+	}
+}
+
+/* === The kdamond === */
+
+/*
+ * Run the queued damon_call() requests, or cancel them if @cancel.  A
+ * repeated request moves to @ctx->repeat_controls, which the kdamond owns
+ * and runs once per sampling interval.
+ */
+static void kdamond_call(struct damon_ctx *ctx, bool cancel)
+{
+	struct damon_call_control *control, *next;
+	LIST_HEAD(todo);
+
+	spin_lock(&ctx->call_controls_lock);
+	list_splice_init(&ctx->call_controls, &todo);
+	spin_unlock(&ctx->call_controls_lock);
+	if (cancel)
+		list_splice_init(&ctx->repeat_controls, &todo);
+
+	list_for_each_entry_safe(control, next, &todo, list) {
+		if (cancel) {
+			control->canceled = true;
+		} else {
+			control->return_code = control->fn(control->data);
+			if (control->repeat) {
+				list_move_tail(&control->list,
+					       &ctx->repeat_controls);
+				continue;
+			}
+		}
+		list_del_init(&control->list);
+		complete(&control->completion);
+	}
+}
+
+static void kdamond_call_repeats(struct damon_ctx *ctx)
+{
+	struct damon_call_control *control;
+
+	list_for_each_entry(control, &ctx->repeat_controls, list)
+		control->return_code = control->fn(control->data);
+}
+
+static bool kdamond_call_pending(struct damon_ctx *ctx)
+{
+	bool pending;
+
+	spin_lock(&ctx->call_controls_lock);
+	pending = !list_empty(&ctx->call_controls);
+	spin_unlock(&ctx->call_controls_lock);
+	return pending;
+}
+
+/*
+ * Sleep until @deadline, idle so as not to count as load, serving
+ * damon_call() requests as they come: a caller wakes us, so it waits for
+ * its function to run, not for the sampling interval to pass.
+ */
+static bool kdamond_should_stop(struct damon_ctx *ctx)
+{
+	return READ_ONCE(ctx->kdamond_stop);
+}
+
+static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline)
+{
+	u64 slack = min_t(u64, ctx->attrs.sample_interval * NSEC_PER_USEC / 20,
+			  50 * NSEC_PER_USEC);
+
+	for (;;) {
+		set_current_state(TASK_IDLE);
+		if (kdamond_should_stop(ctx))
+			break;
+		if (kdamond_call_pending(ctx)) {
+			__set_current_state(TASK_RUNNING);
+			kdamond_call(ctx, false);
+			continue;
+		}
+		if (ktime_after(ktime_get(), deadline))
+			break;
+		schedule_hrtimeout_range(&deadline, slack, HRTIMER_MODE_ABS);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+/*
+ * Whether some target can still be monitored.  Without a way to tell, the
+ * operations set monitors something that cannot go away, like physical
+ * memory: keep going.
+ */
+static bool kdamond_has_target(struct damon_ctx *ctx)
+{
+	bool (*valid)(struct damon_target *t) = ctx->ops.target_valid;
+	struct damon_target *t;
+
+	damon_for_each_target(t, ctx)
+		if (!valid || valid(t))
+			return true;
+	return !valid;
+}
+
+static void kdamond_init_intervals(struct damon_ctx *ctx)
+{
+	unsigned long sample = max(ctx->attrs.sample_interval, 1UL);
+
+	ctx->passed_sample_intervals = 0;
+	ctx->next_aggregation_sis = damon_max_nr_accesses(&ctx->attrs);
+	ctx->next_ops_update_sis = ctx->attrs.ops_update_interval / sample;
+}
+
+static int kdamond_fn(void *data)
+{
+	struct damon_ctx *ctx = data;
+	unsigned int max_nr_accesses = 0, last_nr_regions = 0;
+	struct damon_target *t;
+	struct damon_region *r, *next;
+	ktime_t deadline;
+
+	pr_debug("kdamond (%d) starts\n", current->pid);
+
+	if (ctx->ops.init)
+		ctx->ops.init(ctx);
+	kdamond_init_intervals(ctx);
+	ctx->sz_limit = damon_region_sz_limit(ctx);
+
+	while (!kdamond_should_stop(ctx) && kdamond_has_target(ctx)) {
+		deadline = ktime_add_us(ktime_get(), ctx->attrs.sample_interval);
+		if (ctx->ops.prepare_access_checks)
+			ctx->ops.prepare_access_checks(ctx);
+		kdamond_call_repeats(ctx);
+		kdamond_sleep_until(ctx, deadline);
+		if (kdamond_should_stop(ctx))
+			break;
+		ctx->passed_sample_intervals++;
+
+		if (ctx->ops.check_accesses)
+			max_nr_accesses = ctx->ops.check_accesses(ctx);
+
+		if (ctx->passed_sample_intervals >= ctx->next_aggregation_sis) {
+			kdamond_merge_regions(ctx, max_nr_accesses / 10,
+					      ctx->sz_limit);
+			kdamond_reset_aggregated(ctx);
+			kdamond_split_regions(ctx, &last_nr_regions);
+			if (ctx->ops.reset_aggregated)
+				ctx->ops.reset_aggregated(ctx);
+			ctx->next_aggregation_sis = ctx->passed_sample_intervals +
+				damon_max_nr_accesses(&ctx->attrs);
+		}
+
+		if (ctx->passed_sample_intervals >= ctx->next_ops_update_sis) {
+			ctx->next_ops_update_sis = ctx->passed_sample_intervals +
+				ctx->attrs.ops_update_interval /
+				max(ctx->attrs.sample_interval, 1UL);
+			if (ctx->ops.update)
+				ctx->ops.update(ctx);
+			ctx->sz_limit = damon_region_sz_limit(ctx);
+		}
+	}
+
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region_safe(r, next, t)
+			damon_destroy_region(r, t);
+	}
+	if (ctx->ops.cleanup)
+		ctx->ops.cleanup(ctx);
+
+	/* Not under kdamond_lock: damon_start() nests that in damon_lock. */
+	mutex_lock(&damon_lock);
+	if (!--damon_nr_running)
+		damon_running_exclusive = false;
+	mutex_unlock(&damon_lock);
+
+	/*
+	 * No request can be queued once ->kdamond is NULL: cancel the rest
+	 * under the same lock, so none slips in between.
+	 */
+	mutex_lock(&ctx->kdamond_lock);
+	ctx->kdamond = NULL;
+	kdamond_call(ctx, true);
+	mutex_unlock(&ctx->kdamond_lock);
+
+	pr_debug("kdamond (%d) finishes\n", current->pid);
+	/* The last touch of @ctx: it may be freed as soon as this is seen. */
+	complete_all(&ctx->kdamond_exited);
+	return 0;
+}
+
+/* === Public interface: running contexts === */
+
+static int __damon_start(struct damon_ctx *ctx)
+{
+	struct task_struct *kdamond;
+	int err = 0;
+
+	mutex_lock(&ctx->kdamond_lock);
+	if (ctx->kdamond) {
+		err = -EBUSY;
+		goto out;
+	}
+	/* A context that stopped by itself may still be on its way out. */
+	wait_for_completion(&ctx->kdamond_exited);
+	reinit_completion(&ctx->kdamond_exited);
+	ctx->kdamond_stop = false;
+	/*
+	 * Nothing ever kthread_stop()s a kdamond, so kdamond_fn() always
+	 * runs, and its exit path is the one place that lets go of @ctx.
+	 */
+	kdamond = kthread_run(kdamond_fn, ctx, "kdamond.%d", damon_nr_running);
+	if (IS_ERR(kdamond)) {
+		err = PTR_ERR(kdamond);
+		complete_all(&ctx->kdamond_exited);
+		goto out;
+	}
+	ctx->kdamond = kdamond;
+	damon_nr_running++;
+out:
+	mutex_unlock(&ctx->kdamond_lock);
+	return err;
+}
+
+/**
+ * damon_start() - Start monitoring with a group of contexts.
+ * @ctxs:	The contexts.
+ * @nr_ctxs:	Number of entries in @ctxs.
+ * @exclusive:	Let no other context run while these do.
+ *
+ * Each context gets its kdamond thread, named "kdamond.N".  A context
+ * stops when damon_stop() is called on it or when none of its targets is
+ * valid any more.
+ *
+ * Return: 0, or -EBUSY if an exclusive group is running, if @exclusive is
+ * asked while anything runs, or if a context already runs.  On error the
+ * contexts started before the failing one keep running.
+ */
+int damon_start(struct damon_ctx **ctxs, int nr_ctxs, bool exclusive)
+{
+	int i, err = 0;
+
+	mutex_lock(&damon_lock);
+	if (damon_running_exclusive || (exclusive && damon_nr_running)) {
+		mutex_unlock(&damon_lock);
+		return -EBUSY;
+	}
+	for (i = 0; i < nr_ctxs && !err; i++)
+		err = __damon_start(ctxs[i]);
+	damon_running_exclusive = exclusive && damon_nr_running;
+	mutex_unlock(&damon_lock);
+	return err;
+}
+
+static int __damon_stop(struct damon_ctx *ctx)
+{
+	int err = 0;
+
+	mutex_lock(&ctx->kdamond_lock);
+	if (ctx->kdamond) {
+		WRITE_ONCE(ctx->kdamond_stop, true);
+		wake_up_process(ctx->kdamond);
+	} else {
+		err = -EPERM;
+	}
+	mutex_unlock(&ctx->kdamond_lock);
+	if (!err)
+		wait_for_completion(&ctx->kdamond_exited);
+	return err;
+}
+
+/**
+ * damon_stop() - Stop monitoring with a group of contexts.
+ * @ctxs:	The contexts.
+ * @nr_ctxs:	Number of entries in @ctxs.
+ *
+ * Returns once every kdamond of @ctxs is done with its context, after it
+ * canceled the damon_call() requests it had not served.  Any number of
+ * callers may stop a context at once.
+ *
+ * Return: 0, or -EPERM if a context was not running (the others are still
+ * stopped).
+ */
+int damon_stop(struct damon_ctx **ctxs, int nr_ctxs)
+{
+	int i, err = 0, ret;
+
+	for (i = 0; i < nr_ctxs; i++) {
+		ret = __damon_stop(ctxs[i]);
+		if (ret && !err)
+			err = ret;
+	}
+	return err;
+}
+
+/**
+ * damon_nr_running_ctxs() - Count the running kdamonds.
+ *
+ * Return: the number of contexts whose kdamond runs.
+ */
+int damon_nr_running_ctxs(void)
+{
+	int nr;
+
+	mutex_lock(&damon_lock);
+	nr = damon_nr_running;
+	mutex_unlock(&damon_lock);
+	return nr;
+}
+
+/**
+ * damon_is_running() - Tell whether a context's kdamond runs.
+ * @ctx:	The context.
+ *
+ * Return: true if @ctx has a kdamond.
+ */
+bool damon_is_running(struct damon_ctx *ctx)
+{
+	bool running;
+
+	mutex_lock(&ctx->kdamond_lock);
+	running = !!ctx->kdamond;
+	mutex_unlock(&ctx->kdamond_lock);
+	return running;
+}
+
+/**
+ * damon_call() - Run a function in a context's kdamond.
+ * @ctx:	The context.
+ * @control:	The function, its argument, and where the result goes.
+ *
+ * The kdamond is woken for the request, so the wait is for @control->fn
+ * itself rather than for the sampling interval to pass.  Any number of
+ * callers may wait at once; their functions run in the order they came.
+ * With @control->repeat the function runs at every sampling interval until
+ * the kdamond stops, and damon_call() returns once it is queued.
+ *
+ * The function runs where the kdamond owns the context, so it may read
+ * and change the context freely (for example with damon_set_attrs()).
+ *
+ * Return: 0 once the function ran, with its result in
+ * @control->return_code; -EINVAL if @ctx is not running (nothing is
+ * queued then); -ECANCELED if the kdamond stopped before running it.
+ */
+int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
+{
+	init_completion(&control->completion);
+	INIT_LIST_HEAD(&control->list);
+	control->canceled = false;
+
+	mutex_lock(&ctx->kdamond_lock);
+	if (!ctx->kdamond) {
+		mutex_unlock(&ctx->kdamond_lock);
+		return -EINVAL;
+	}
+	spin_lock(&ctx->call_controls_lock);
+	list_add_tail(&control->list, &ctx->call_controls);
+	spin_unlock(&ctx->call_controls_lock);
+	wake_up_process(ctx->kdamond);
+	mutex_unlock(&ctx->kdamond_lock);
+
+	if (control->repeat)
+		return 0;
+	wait_for_completion(&control->completion);
+	return control->canceled ? -ECANCELED : 0;
 }
 
 /* === Initialization === */
