@@ -41,6 +41,8 @@ if [ "${NO_KUNIT:-0}" = 1 ]; then
 elif [ -n "${KUNIT_FILTER:-}" ]; then
 	append="kunit.filter_glob=$KUNIT_FILTER"
 fi
+# Benchmarks are KUnit suites marked slow; tools/damon/bench/run.sh runs them.
+[ "${NO_KUNIT:-0}" = 1 ] || append+=" kunit.filter=speed>slow"
 
 ksft_args=()
 for t in ${SELFTESTS:-}; do

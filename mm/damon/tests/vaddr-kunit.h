@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit suites of the DAMON virtual address operations, included by vaddr.c
+ * so that they can reach the file's static helpers.
+ *
+ * "damon-operations" checks the search for the three initial regions on
+ * synthetic maple trees shaped like mm->mm_mt, against hand-written layouts
+ * and, for random ones, against the linear walk and an obvious model, and
+ * the even split of the initial regions.  Addresses are written in pages.
+ *
+ * "damon-operations-bench" is no test but a benchmark: it prints how long the
+ * gap tree search and the linear walk take on large trees and asserts
+ * nothing about time.  It is marked slow, so that a run filtering on
+ * kunit.filter=speed>slow leaves it out.
+ */
+
+#ifdef CONFIG_DAMON_VADDR_KUNIT_TEST
+
+#ifndef _DAMON_VADDR_KUNIT_H
+#define _DAMON_VADDR_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/prandom.h>
+
+/* === Helpers === */
+
+static unsigned long damon_test_va_pg(unsigned long nr)
+{
+	return nr * PAGE_SIZE;
+}
+
+/* One of the two implementations of the three regions search. */
+typedef int (*damon_test_va_search_fn)(struct maple_tree *mt,
+				       struct damon_addr_range *ranges);
+
+static const struct {
+	const char *name;
+	damon_test_va_search_fn fn;
+} damon_test_va_searches[] = {
+	{ "gap tree", damon_va_three_regions_mt },
+	{ "linear", damon_va_three_regions_linear },
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(damon_test_va_destroy_tree, mtree_destroy,
+			    struct maple_tree *);
+KUNIT_DEFINE_ACTION_WRAPPER(damon_test_va_free_target, damon_free_target,
+			    struct damon_target *);
+
+/* An empty tree with the flags of mm->mm_mt, destroyed with the test. */
+static struct maple_tree *damon_test_va_new_tree(struct kunit *test)
+{
+	struct maple_tree *mt = kunit_kzalloc(test, sizeof(*mt), GFP_KERNEL);
+	int err;
+
+	KUNIT_ASSERT_NOT_NULL(test, mt);
+	mt_init_flags(mt, MT_FLAGS_ALLOC_RANGE);
+	err = kunit_add_action_or_reset(test, damon_test_va_destroy_tree, mt);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	return mt;
+}
+
+/* Map [@start, @end) in @mt, the way a VMA sits in mm->mm_mt. */
+static void damon_test_va_map(struct kunit *test, struct maple_tree *mt,
+			      unsigned long start, unsigned long end)
+{
+	KUNIT_ASSERT_EQ_MSG(test, mtree_store_range(mt, start, end - 1,
+						    xa_mk_value(1), GFP_KERNEL),
+			    0, "cannot map [%#lx, %#lx)", start, end);
+}
+
+/*
+ * Readers of a maple tree hold its lock or the RCU read lock; lockdep checks
+ * every rcu_dereference_check() of the walk for one of them.
+ */
+static int damon_test_va_search(struct maple_tree *mt,
+				damon_test_va_search_fn fn,
+				struct damon_addr_range *ranges)
+{
+	int nr;
+
+	rcu_read_lock();
+	nr = fn(mt, ranges);
+	rcu_read_unlock();
+	return nr;
+}
+
+static bool damon_test_va_same_ranges(const struct damon_addr_range *a,
+				      const struct damon_addr_range *b, int nr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++) {
+		if (a[i].start != b[i].start || a[i].end != b[i].end)
+			return false;
+	}
+	return true;
+}
+
+/* === Three regions, hand-written layouts === */
+
+/*
+ * A layout: the mappings and the ranges both searches must find, as
+ * [start, end) pairs in pages.  A zero end closes each list.
+ */
+struct damon_test_va_layout {
+	const char *desc;
+	unsigned long maps[20];
+	unsigned long ranges[6];
+};
+
+static const struct damon_test_va_layout damon_test_va_layouts[] = {
+	{
+		.desc = "empty tree",
+	}, {
+		.desc = "one mapping",
+		.maps = { 10, 20 },
+		.ranges = { 10, 20 },
+	}, {
+		.desc = "one mapping at zero",
+		.maps = { 0, 3 },
+		.ranges = { 0, 3 },
+	}, {
+		.desc = "two mappings",
+		.maps = { 10, 20, 30, 40 },
+		.ranges = { 10, 20, 30, 40 },
+	}, {
+		.desc = "three mappings",
+		.maps = { 10, 20, 30, 40, 45, 50 },
+		.ranges = { 10, 20, 30, 40, 45, 50 },
+	}, {
+		.desc = "a one-page gap",
+		.maps = { 0, 1, 2, 3 },
+		.ranges = { 0, 1, 2, 3 },
+	}, {
+		.desc = "adjacent mappings, no gap",
+		.maps = { 10, 20, 20, 25, 25, 40 },
+		.ranges = { 10, 40 },
+	}, {
+		.desc = "adjacent mappings and one gap",
+		.maps = { 10, 20, 20, 30, 40, 50 },
+		.ranges = { 10, 30, 40, 50 },
+	}, {
+		.desc = "adjacent mappings around both gaps",
+		.maps = { 0, 1, 1, 2, 5, 6, 6, 7, 9, 10, 10, 11 },
+		.ranges = { 0, 2, 5, 7, 9, 11 },
+	}, {
+		/* Gaps of 1, 2, 3, 7, 3, 9 and 1 pages. */
+		.desc = "many mappings",
+		.maps = { 0, 1, 2, 4, 6, 7, 10, 12, 19, 20, 23, 25, 34, 35,
+			  36, 40 },
+		.ranges = { 0, 12, 19, 25, 34, 40 },
+	}, {
+		/* Gaps of 1, 1, 1 and 1 pages: the lowest two win. */
+		.desc = "equal gaps",
+		.maps = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 },
+		.ranges = { 0, 1, 2, 3, 4, 9 },
+	}, {
+		/* Gaps of 5, 2, 5 and 5 pages. */
+		.desc = "tie for the largest gap",
+		.maps = { 0, 1, 6, 7, 9, 10, 15, 16, 21, 22 },
+		.ranges = { 0, 1, 6, 10, 15, 22 },
+	}, {
+		/* Gaps of 3, 5, 8 and 5 pages: the second is the left 5. */
+		.desc = "tie for the second gap across the largest",
+		.maps = { 0, 1, 4, 5, 10, 11, 19, 20, 25, 26 },
+		.ranges = { 0, 5, 10, 11, 19, 26 },
+	}, {
+		/* Gaps of 8, 3, 5 and 5 pages. */
+		.desc = "tie for the second gap after the largest",
+		.maps = { 0, 1, 9, 10, 13, 14, 19, 20, 25, 26 },
+		.ranges = { 0, 1, 9, 14, 19, 26 },
+	}, {
+		/* Gaps of 5, 5, 3 and 8 pages. */
+		.desc = "tie for the second gap before the largest",
+		.maps = { 0, 1, 6, 7, 12, 13, 16, 17, 25, 26 },
+		.ranges = { 0, 1, 6, 17, 25, 26 },
+	}, {
+		/* Gaps of 9, 1, 2, 1 and 8 pages. */
+		.desc = "largest gaps at the edges",
+		.maps = { 0, 2, 11, 12, 13, 14, 16, 17, 18, 19, 27, 30 },
+		.ranges = { 0, 2, 11, 19, 27, 30 },
+	}, {
+		/* Gaps of 1, 9, 8 and 1 pages. */
+		.desc = "largest gaps side by side in the middle",
+		.maps = { 0, 1, 2, 3, 12, 13, 21, 22, 23, 24 },
+		.ranges = { 0, 3, 12, 13, 21, 24 },
+	}, {
+		/* Gaps of 1, 2, 30, 2, 1, 20 and 1 pages. */
+		.desc = "largest gaps apart in the middle",
+		.maps = { 0, 1, 2, 3, 5, 6, 36, 37, 39, 40, 41, 42, 62, 63,
+			  64, 65 },
+		.ranges = { 0, 6, 36, 42, 62, 65 },
+	}, {
+		/* Program and heap, libraries, stack: the usual picture. */
+		.desc = "process-like",
+		.maps = { 0x555555554, 0x555555556, 0x555555560, 0x555555580,
+			  0x7ffff7d80, 0x7ffff7fc0, 0x7ffff7fc2, 0x7ffff7ffe,
+			  0x7ffffffde, 0x7ffffffff },
+		.ranges = { 0x555555554, 0x555555580, 0x7ffff7d80, 0x7ffff7ffe,
+			    0x7ffffffde, 0x7ffffffff },
+	}, {
+		/* The widest span the binary search on the size can see. */
+		.desc = "mappings at both ends of the address space",
+		.maps = { 0, 1, 3, 4, ULONG_MAX / PAGE_SIZE - 2,
+			  ULONG_MAX / PAGE_SIZE },
+		.ranges = { 0, 1, 3, 4, ULONG_MAX / PAGE_SIZE - 2,
+			    ULONG_MAX / PAGE_SIZE },
+	},
+};
+
+KUNIT_ARRAY_PARAM_DESC(damon_test_va_layouts, damon_test_va_layouts, desc);
+
+static void damon_test_va_three_regions_layouts(struct kunit *test)
+{
+	const struct damon_test_va_layout *layout = test->param_value;
+	struct damon_addr_range expect[3], got[3];
+	struct maple_tree *mt = damon_test_va_new_tree(test);
+	int i, nr, nr_expect = 0;
+
+	for (i = 0; i < ARRAY_SIZE(layout->maps) && layout->maps[i + 1];
+	     i += 2)
+		damon_test_va_map(test, mt, damon_test_va_pg(layout->maps[i]),
+				  damon_test_va_pg(layout->maps[i + 1]));
+	for (i = 0; i < ARRAY_SIZE(layout->ranges) && layout->ranges[i + 1];
+	     i += 2) {
+		expect[nr_expect].start = damon_test_va_pg(layout->ranges[i]);
+		expect[nr_expect++].end = damon_test_va_pg(layout->ranges[i + 1]);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(damon_test_va_searches); i++) {
+		nr = damon_test_va_search(mt, damon_test_va_searches[i].fn,
+					  got);
+		KUNIT_EXPECT_EQ_MSG(test, nr, nr_expect, "%s: number of ranges",
+				    damon_test_va_searches[i].name);
+		if (nr != nr_expect)
+			continue;
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      damon_test_va_same_ranges(got, expect, nr),
+				      "%s: got [%#lx, %#lx) [%#lx, %#lx) [%#lx, %#lx)",
+				      damon_test_va_searches[i].name,
+				      got[0].start, got[0].end,
+				      nr > 1 ? got[1].start : 0,
+				      nr > 1 ? got[1].end : 0,
+				      nr > 2 ? got[2].start : 0,
+				      nr > 2 ? got[2].end : 0);
+	}
+}
+
+/* === Three regions, random layouts === */
+
+#define DAMON_TEST_VA_RANDOM_SEED	42
+#define DAMON_TEST_VA_RANDOM_LAYOUTS	200
+#define DAMON_TEST_VA_RANDOM_MAX_MAPS	300
+
+/*
+ * The three regions of @nr sorted, disjoint @maps, the obvious way: one pass
+ * for the largest gap, one for the largest of the others, lowest first on
+ * ties.
+ */
+static int damon_test_va_model(const struct damon_addr_range *maps, int nr,
+			       struct damon_addr_range *ranges)
+{
+	int big[2] = { -1, -1 }, i, j, nr_gaps = 0;
+	unsigned long sz, best;
+
+	if (!nr)
+		return 0;
+	/* Gap i lies between maps[i - 1] and maps[i]. */
+	for (j = 0; j < 2; j++) {
+		best = 0;
+		for (i = 1; i < nr; i++) {
+			sz = maps[i].start - maps[i - 1].end;
+			if (i != big[0] && sz > best) {
+				best = sz;
+				big[j] = i;
+			}
+		}
+		if (big[j] > 0)
+			nr_gaps++;
+	}
+	if (nr_gaps == 2 && big[1] < big[0])
+		swap(big[0], big[1]);
+
+	ranges[0].start = maps[0].start;
+	for (i = 0; i < nr_gaps; i++) {
+		ranges[i].end = maps[big[i] - 1].end;
+		ranges[i + 1].start = maps[big[i]].start;
+	}
+	ranges[nr_gaps].end = maps[nr - 1].end;
+	return nr_gaps + 1;
+}
+
+static void damon_test_va_check_random(struct kunit *test,
+				       struct maple_tree *mt,
+				       const struct damon_addr_range *maps,
+				       int nr_maps, int layout)
+{
+	struct damon_addr_range expect[3], got[3];
+	int i, nr, nr_expect;
+
+	nr_expect = damon_test_va_model(maps, nr_maps, expect);
+	for (i = 0; i < ARRAY_SIZE(damon_test_va_searches); i++) {
+		nr = damon_test_va_search(mt, damon_test_va_searches[i].fn,
+					  got);
+		if (nr == nr_expect &&
+		    damon_test_va_same_ranges(got, expect, nr))
+			continue;
+		KUNIT_FAIL(test,
+			   "layout %d (%d mappings from %#lx to %#lx): %s found %d ranges, [%#lx, %#lx) ..., expected %d, [%#lx, %#lx) [%#lx, %#lx) [%#lx, %#lx)",
+			   layout, nr_maps, maps[0].start,
+			   maps[nr_maps - 1].end,
+			   damon_test_va_searches[i].name, nr,
+			   nr ? got[0].start : 0, nr ? got[0].end : 0,
+			   nr_expect, expect[0].start, expect[0].end,
+			   nr_expect > 1 ? expect[1].start : 0,
+			   nr_expect > 1 ? expect[1].end : 0,
+			   nr_expect > 2 ? expect[2].start : 0,
+			   nr_expect > 2 ? expect[2].end : 0);
+	}
+}
+
+/*
+ * Random layouts, some with many equal gaps and adjacent mappings, some with
+ * gaps of all sizes.  They are mapped in ascending order, in descending
+ * order, or in ascending order with a quarter of them unmapped again, so the
+ * tree gets its gaps from node splits, from the left and from erasures.
+ */
+static void damon_test_va_three_regions_random(struct kunit *test)
+{
+	static const unsigned long max_gaps[] = { 1, 4, 64, 1UL << 16 };
+	struct maple_tree *mt = damon_test_va_new_tree(test);
+	struct damon_addr_range *maps;
+	unsigned long addr, max_gap;
+	struct rnd_state rnd;
+	int layout, i, n, nr_maps;
+
+	maps = kunit_kcalloc(test, DAMON_TEST_VA_RANDOM_MAX_MAPS,
+			     sizeof(*maps), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, maps);
+	prandom_seed_state(&rnd, DAMON_TEST_VA_RANDOM_SEED);
+
+	for (layout = 0; layout < DAMON_TEST_VA_RANDOM_LAYOUTS; layout++) {
+		nr_maps = 1 + prandom_u32_state(&rnd) %
+			DAMON_TEST_VA_RANDOM_MAX_MAPS;
+		max_gap = max_gaps[prandom_u32_state(&rnd) %
+				   ARRAY_SIZE(max_gaps)];
+		addr = prandom_u32_state(&rnd) % (1UL << 20);
+		for (i = 0; i < nr_maps; i++) {
+			/* A quarter of the mappings touch their predecessor. */
+			if (i && prandom_u32_state(&rnd) % 4)
+				addr += 1 + prandom_u32_state(&rnd) % max_gap;
+			maps[i].start = damon_test_va_pg(addr);
+			addr += 1 + prandom_u32_state(&rnd) % 16;
+			maps[i].end = damon_test_va_pg(addr);
+		}
+
+		for (i = 0; i < nr_maps; i++) {
+			n = layout % 3 == 1 ? nr_maps - 1 - i : i;
+			damon_test_va_map(test, mt, maps[n].start, maps[n].end);
+		}
+		if (layout % 3 == 2) {
+			for (i = 0, n = 0; i < nr_maps; i++) {
+				if (i && !(prandom_u32_state(&rnd) % 4))
+					mtree_erase(mt, maps[i].start);
+				else
+					maps[n++] = maps[i];
+			}
+			nr_maps = n;
+		}
+
+		damon_test_va_check_random(test, mt, maps, nr_maps, layout);
+		mtree_destroy(mt);
+		mt_init_flags(mt, MT_FLAGS_ALLOC_RANGE);
+		if (test->status == KUNIT_FAILURE)
+			break;
+	}
+}
+
+/* === Even split === */
+
+/* A target with regions [pages[0], pages[1]), ..., freed with the test. */
+static struct damon_target *damon_test_va_target(struct kunit *test,
+						 const unsigned long *pages,
+						 unsigned int nr_pages)
+{
+	struct damon_target *t = damon_new_target();
+	struct damon_region *r;
+	unsigned int i;
+	int err;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	err = kunit_add_action_or_reset(test, damon_test_va_free_target, t);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	for (i = 0; i + 1 < nr_pages; i += 2) {
+		r = damon_new_region(damon_test_va_pg(pages[i]),
+				     damon_test_va_pg(pages[i + 1]));
+		KUNIT_ASSERT_NOT_NULL(test, r);
+		damon_add_region(r, t);
+	}
+	return t;
+}
+
+/* The regions of @t are exactly @pages: [pages[0], pages[1]), ... */
+static void damon_test_va_expect_regions(struct kunit *test,
+					 struct damon_target *t,
+					 const unsigned long *pages,
+					 unsigned int nr_pages)
+{
+	struct damon_region *r;
+	unsigned int i = 0;
+
+	KUNIT_ASSERT_EQ(test, damon_nr_regions(t), nr_pages / 2);
+	damon_for_each_region(r, t) {
+		KUNIT_ASSERT_LT(test, i, nr_pages);
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      IS_ALIGNED(r->ar.start, DAMON_MIN_REGION) &&
+				      IS_ALIGNED(r->ar.end, DAMON_MIN_REGION),
+				      "region %u [%#lx, %#lx) is not aligned",
+				      i / 2, r->ar.start, r->ar.end);
+		KUNIT_EXPECT_EQ_MSG(test, r->ar.start,
+				    damon_test_va_pg(pages[i]),
+				    "start of region %u", i / 2);
+		KUNIT_EXPECT_EQ_MSG(test, r->ar.end,
+				    damon_test_va_pg(pages[i + 1]),
+				    "end of region %u", i / 2);
+		i += 2;
+	}
+	KUNIT_EXPECT_EQ(test, i, nr_pages);
+}
+
+/* Split the one region [@start, @end) in @nr_pieces; expect @pages. */
+static void damon_test_va_split(struct kunit *test, unsigned long start,
+				unsigned long end, unsigned long nr_pieces,
+				const unsigned long *pages,
+				unsigned int nr_pages)
+{
+	unsigned long region[] = { start, end };
+	struct damon_target *t;
+
+	t = damon_test_va_target(test, region, ARRAY_SIZE(region));
+	damon_va_split_evenly(t, damon_first_region(t), nr_pieces);
+	damon_test_va_expect_regions(test, t, pages, nr_pages);
+}
+
+static void damon_test_va_split_evenly(struct kunit *test)
+{
+	static const unsigned long twelve_by_four[] = {
+		0, 3, 3, 6, 6, 9, 9, 12,
+	};
+	static const unsigned long ten_by_three[] = {
+		0, 3, 3, 6, 6, 10,
+	};
+	static const unsigned long hundred_by_seven[] = {
+		100, 114, 114, 128, 128, 142, 142, 156, 156, 170, 170, 184,
+		184, 200,
+	};
+	static const unsigned long four_by_four[] = {
+		0, 1, 1, 2, 2, 3, 3, 4,
+	};
+
+	damon_test_va_split(test, 0, 12, 4, twelve_by_four,
+			    ARRAY_SIZE(twelve_by_four));
+	/* The last piece takes what the division leaves over. */
+	damon_test_va_split(test, 0, 10, 3, ten_by_three,
+			    ARRAY_SIZE(ten_by_three));
+	damon_test_va_split(test, 100, 200, 7, hundred_by_seven,
+			    ARRAY_SIZE(hundred_by_seven));
+	damon_test_va_split(test, 0, 4, 4, four_by_four,
+			    ARRAY_SIZE(four_by_four));
+}
+
+/* A piece size that is not a whole number of pages is rounded down. */
+static void damon_test_va_split_evenly_aligned(struct kunit *test)
+{
+	static const unsigned long ten_by_four[] = {
+		0, 2, 2, 4, 4, 6, 6, 10,
+	};
+	static const unsigned long seven_by_two[] = {
+		1000, 1003, 1003, 1007,
+	};
+
+	damon_test_va_split(test, 0, 10, 4, ten_by_four,
+			    ARRAY_SIZE(ten_by_four));
+	damon_test_va_split(test, 1000, 1007, 2, seven_by_two,
+			    ARRAY_SIZE(seven_by_two));
+}
+
+/* Many pieces of a large region, each of the same size. */
+static void damon_test_va_split_evenly_many(struct kunit *test)
+{
+	static const unsigned long region[] = { 0, 1000 * 128 };
+	struct damon_target *t;
+	struct damon_region *r;
+	unsigned long start = 0;
+
+	t = damon_test_va_target(test, region, ARRAY_SIZE(region));
+
+	damon_va_split_evenly(t, damon_first_region(t), 1000);
+	KUNIT_ASSERT_EQ(test, damon_nr_regions(t), 1000);
+	damon_for_each_region(r, t) {
+		KUNIT_EXPECT_EQ(test, r->ar.start, start);
+		KUNIT_EXPECT_EQ(test, damon_sz_region(r), damon_test_va_pg(128));
+		start = r->ar.end;
+	}
+	KUNIT_EXPECT_EQ(test, start, damon_test_va_pg(1000 * 128));
+}
+
+/* Fewer pages than pieces, or a single piece: the region stays whole. */
+static void damon_test_va_split_evenly_too_small(struct kunit *test)
+{
+	static const unsigned long three[] = { 0, 3 };
+	static const unsigned long one[] = { 7, 8 };
+	static const unsigned long ten[] = { 0, 10 };
+
+	damon_test_va_split(test, 0, 3, 4, three, ARRAY_SIZE(three));
+	damon_test_va_split(test, 7, 8, 2, one, ARRAY_SIZE(one));
+	damon_test_va_split(test, 0, 10, 1, ten, ARRAY_SIZE(ten));
+}
+
+/* Pieces go in right after the split region, before its neighbours. */
+static void damon_test_va_split_evenly_between(struct kunit *test)
+{
+	static const unsigned long regions[] = { 0, 5, 10, 20, 30, 35 };
+	static const unsigned long expect[] = {
+		0, 5, 10, 15, 15, 20, 30, 35,
+	};
+	struct damon_target *t;
+
+	t = damon_test_va_target(test, regions, ARRAY_SIZE(regions));
+	damon_va_split_evenly(t, damon_next_region(damon_first_region(t)), 2);
+	damon_test_va_expect_regions(test, t, expect, ARRAY_SIZE(expect));
+}
+
+/*
+ * damon_va_init_target() asks for damon_sz_region(r) / sz pieces of each of
+ * the three regions, sz being their total size over min_nr_regions.  A
+ * region smaller than that, such as the stack next to a large heap and
+ * mmap area, asks for zero pieces, and must stay whole rather than divide
+ * by zero.
+ */
+static void damon_test_va_split_evenly_zero_pieces(struct kunit *test)
+{
+	static const unsigned long stack[] = { 0x7ffffffde, 0x7ffffffff };
+
+	damon_test_va_split(test, 0x7ffffffde, 0x7ffffffff, 0, stack,
+			    ARRAY_SIZE(stack));
+}
+
+static struct kunit_case damon_test_va_cases[] = {
+	KUNIT_CASE_PARAM(damon_test_va_three_regions_layouts,
+			 damon_test_va_layouts_gen_params),
+	KUNIT_CASE(damon_test_va_three_regions_random),
+	KUNIT_CASE(damon_test_va_split_evenly),
+	KUNIT_CASE(damon_test_va_split_evenly_aligned),
+	KUNIT_CASE(damon_test_va_split_evenly_many),
+	KUNIT_CASE(damon_test_va_split_evenly_too_small),
+	KUNIT_CASE(damon_test_va_split_evenly_between),
+	KUNIT_CASE(damon_test_va_split_evenly_zero_pieces),
+	{},
+};
+
+static struct kunit_suite damon_test_va_suite = {
+	.name = "damon-operations",
+	.test_cases = damon_test_va_cases,
+};
+
+/* === Benchmark === */
+
+/*
+ * Time a batch of calls for at least this long, this many times, and keep
+ * the fastest.  Long, because an emulated guest that cannot calibrate its
+ * TSC falls back to a jiffies clocksource, which ticks every 4 ms at HZ=250.
+ */
+#define DAMON_BENCH_VA_BATCH_NS		(200 * NSEC_PER_MSEC)
+#define DAMON_BENCH_VA_BATCHES		3
+#define DAMON_BENCH_VA_SEED		7
+
+static const unsigned long damon_bench_va_sizes[] = { 1000, 10000, 60000 };
+
+static void damon_bench_va_desc(const unsigned long *nr_maps, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "n=%lu", *nr_maps);
+}
+
+KUNIT_ARRAY_PARAM(damon_bench_va_sizes, damon_bench_va_sizes,
+		  damon_bench_va_desc);
+
+/* Nanoseconds that @reps calls of @fn on @mt take. */
+static u64 damon_bench_va_batch(struct maple_tree *mt,
+				damon_test_va_search_fn fn, unsigned long reps)
+{
+	struct damon_addr_range ranges[3];
+	unsigned long i;
+	u64 start;
+
+	start = ktime_get_ns();
+	for (i = 0; i < reps; i++) {
+		damon_test_va_search(mt, fn, ranges);
+		barrier_data(ranges);
+	}
+	return ktime_get_ns() - start;
+}
+
+/* Nanoseconds per call of @fn on @mt: the best of a few long batches. */
+static u64 damon_bench_va_time(struct maple_tree *mt,
+			       damon_test_va_search_fn fn)
+{
+	unsigned long reps = 1;
+	u64 ns, best = U64_MAX;
+	int i;
+
+	while (damon_bench_va_batch(mt, fn, reps) < DAMON_BENCH_VA_BATCH_NS) {
+		reps *= 2;
+		cond_resched();
+	}
+	for (i = 0; i < DAMON_BENCH_VA_BATCHES; i++) {
+		ns = damon_bench_va_batch(mt, fn, reps);
+		best = min(best, ns);
+		cond_resched();
+	}
+	return div64_u64(best, reps);
+}
+
+/*
+ * A tree of n mappings of 1 to 16 pages, a quarter of them touching their
+ * predecessor and the others after a gap of 1 to 64 pages.
+ */
+static void damon_bench_va_three_regions(struct kunit *test)
+{
+	unsigned long nr_maps = *(const unsigned long *)test->param_value;
+	struct damon_addr_range fast[3], slow[3];
+	struct maple_tree *mt = damon_test_va_new_tree(test);
+	unsigned long addr = 0x100000, start, i;
+	u64 tree_ns, linear_ns, ratio;
+	struct rnd_state rnd;
+	int nr;
+
+	prandom_seed_state(&rnd, DAMON_BENCH_VA_SEED);
+	for (i = 0; i < nr_maps; i++) {
+		if (prandom_u32_state(&rnd) % 4)
+			addr += 1 + prandom_u32_state(&rnd) % 64;
+		start = addr;
+		addr += 1 + prandom_u32_state(&rnd) % 16;
+		damon_test_va_map(test, mt, damon_test_va_pg(start),
+				  damon_test_va_pg(addr));
+		if (!(i % 1024))
+			cond_resched();
+	}
+
+	/* A benchmark of a wrong answer would be worth nothing. */
+	nr = damon_test_va_search(mt, damon_va_three_regions_mt, fast);
+	KUNIT_ASSERT_EQ(test, nr,
+			damon_test_va_search(mt, damon_va_three_regions_linear,
+					     slow));
+	KUNIT_ASSERT_TRUE(test, damon_test_va_same_ranges(fast, slow, nr));
+
+	tree_ns = damon_bench_va_time(mt, damon_va_three_regions_mt);
+	linear_ns = damon_bench_va_time(mt, damon_va_three_regions_linear);
+	ratio = div64_u64(linear_ns * 100, max(tree_ns, 1ULL));
+	kunit_info(test,
+		   "three_regions n=%lu gap_tree_ns=%llu linear_ns=%llu ratio=%llu.%02llu\n",
+		   nr_maps, tree_ns, linear_ns, ratio / 100, ratio % 100);
+}
+
+static struct kunit_case damon_bench_va_cases[] = {
+	KUNIT_CASE_PARAM_ATTR(damon_bench_va_three_regions,
+			      damon_bench_va_sizes_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	{},
+};
+
+static struct kunit_suite damon_bench_va_suite = {
+	.name = "damon-operations-bench",
+	.test_cases = damon_bench_va_cases,
+	.attr = { .speed = KUNIT_SPEED_SLOW },
+};
+
+kunit_test_suites(&damon_test_va_suite, &damon_bench_va_suite);
+
+#endif	/* _DAMON_VADDR_KUNIT_H */
+
+#endif	/* CONFIG_DAMON_VADDR_KUNIT_TEST */
