@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DAMON sample: working set size estimation.
+ *
+ * Monitors the process of damon_sample_wsse.target_pid while
+ * damon_sample_wsse.enable is set, and logs after every aggregation
+ * interval the total size of the regions found accessed in it.
+ */
+
+#define pr_fmt(fmt) "damon_sample_wsse: " fmt
+
+#include <linux/damon.h>
+#include <linux/init.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+
+#ifdef MODULE_PARAM_PREFIX
+#undef MODULE_PARAM_PREFIX
+#endif
+#define MODULE_PARAM_PREFIX "damon_sample_wsse."
+
+/* The process to monitor; read when monitoring is enabled. */
+static int target_pid __read_mostly;
+module_param(target_pid, int, 0600);
+
+/*
+ * Bounds of the region count, read when monitoring is enabled: more
+ * regions see finer, at a higher cost.  Equal bounds pin the count, which
+ * is how the overhead of a given count is measured.
+ */
+static unsigned long min_nr_regions __read_mostly = 10;
+module_param(min_nr_regions, ulong, 0600);
+static unsigned long max_nr_regions __read_mostly = 1000;
+module_param(max_nr_regions, ulong, 0600);
+
+static int damon_sample_wsse_enable_store(const char *val,
+					  const struct kernel_param *kp);
+
+static const struct kernel_param_ops damon_sample_wsse_enable_ops = {
+	.set = damon_sample_wsse_enable_store,
+	.get = param_get_bool,
+};
+
+/* Whether monitoring runs; writing it starts or stops monitoring. */
+static bool enable __read_mostly;
+module_param_cb(enable, &damon_sample_wsse_enable_ops, &enable, 0600);
+MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_WSSE");
+
+static struct damon_ctx *ctx;
+
+/* Called in the kdamond at every sampling interval. */
+static struct damon_call_control report_control;
+/* The aggregation whose result was logged last. */
+static unsigned long reported_aggregation;
+
+static int damon_sample_wsse_report(void *data)
+{
+	struct damon_ctx *c = data;
+	struct damon_target *t;
+	struct damon_region *r;
+	unsigned long wss = 0;
+
+	/* Log each finished aggregation once, when its counts are final. */
+	if (c->next_aggregation_sis == reported_aggregation)
+		return 0;
+	reported_aggregation = c->next_aggregation_sis;
+	if (c->passed_sample_intervals < damon_max_nr_accesses(&c->attrs))
+		return 0;
+
+	damon_for_each_target(t, c) {
+		damon_for_each_region(r, t) {
+			if (r->last_nr_accesses > 0)
+				wss += damon_sz_region(r);
+		}
+	}
+	pr_info("wss: %lu\n", wss);
+	return 0;
+}
+
+static void damon_sample_wsse_stop(void)
+{
+	if (!ctx)
+		return;
+	/* -EPERM only means the kdamond already ended with its target. */
+	damon_stop(&ctx, 1);
+	damon_destroy_ctx(ctx);
+	ctx = NULL;
+}
+
+static int damon_sample_wsse_start(void)
+{
+	struct damon_target *target;
+	struct damon_attrs attrs;
+	int err;
+
+	pr_info("start\n");
+	ctx = damon_new_ctx();
+	if (!ctx)
+		return -ENOMEM;
+	err = damon_select_ops(ctx, DAMON_OPS_VADDR);
+	if (err)
+		goto out;
+	attrs = ctx->attrs;
+	attrs.min_nr_regions = min_nr_regions;
+	attrs.max_nr_regions = max_nr_regions;
+	err = damon_set_attrs(ctx, &attrs);
+	if (err)
+		goto out;
+
+	err = -ENOMEM;
+	target = damon_new_target();
+	if (!target)
+		goto out;
+	damon_add_target(ctx, target);
+	/* The target owns the reference from here on. */
+	target->pid = find_get_pid(target_pid);
+	err = -EINVAL;
+	if (!target->pid)
+		goto out;
+
+	err = damon_start(&ctx, 1, true);
+	if (err)
+		goto out;
+	report_control = (struct damon_call_control) {
+		.fn = damon_sample_wsse_report,
+		.data = ctx,
+		.repeat = true,
+	};
+	reported_aggregation = 0;
+	/* Fails only if the target already exited; nothing to log then. */
+	damon_call(ctx, &report_control);
+	return 0;
+out:
+	damon_sample_wsse_stop();
+	return err;
+}
+
+static int damon_sample_wsse_enable_store(const char *val,
+					  const struct kernel_param *kp)
+{
+	bool enabled = enable;
+	int err;
+
+	err = kstrtobool(val, &enable);
+	if (err)
+		return err;
+	if (enable == enabled)
+		return 0;
+
+	if (enable) {
+		err = damon_sample_wsse_start();
+		if (err)
+			enable = false;
+		return err;
+	}
+	pr_info("stop\n");
+	damon_sample_wsse_stop();
+	return 0;
+}
