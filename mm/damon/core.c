@@ -375,6 +375,14 @@ void damon_destroy_ctx(struct damon_ctx *ctx)
 	kfree(ctx);
 }
 
+static bool damon_valid_attrs(const struct damon_attrs *attrs)
+{
+	return attrs->min_nr_regions >= 3 &&
+		attrs->min_nr_regions <= attrs->max_nr_regions &&
+		attrs->aggr_interval &&
+		attrs->sample_interval <= attrs->aggr_interval;
+}
+
 /* Rescale @value, counted in units of @from, to units of @to. */
 static unsigned int damon_rescale(unsigned int value, unsigned long from,
 				  unsigned long to)
@@ -385,7 +393,9 @@ static unsigned int damon_rescale(unsigned int value, unsigned long from,
 /*
  * Keep what the regions learned meaningful across new intervals: access
  * counts are relative to the samples per aggregation, ages count
- * aggregation intervals.
+ * aggregation intervals.  The aggregation under way starts over, so what
+ * it counted so far goes: kept, it would land in a window that already
+ * holds as many samples as the new intervals allow.
  */
 static void damon_rescale_regions(struct damon_ctx *ctx,
 				  const struct damon_attrs *old,
@@ -396,12 +406,9 @@ static void damon_rescale_regions(struct damon_ctx *ctx,
 	struct damon_target *t;
 	struct damon_region *r;
 
-	if (old_max == new_max && old->aggr_interval == new->aggr_interval)
-		return;
 	damon_for_each_target(t, ctx) {
 		damon_for_each_region(r, t) {
-			r->nr_accesses = damon_rescale(r->nr_accesses, new_max,
-						       old_max);
+			r->nr_accesses = 0;
 			r->last_nr_accesses = damon_rescale(r->last_nr_accesses,
 							    new_max, old_max);
 			r->nr_accesses_bp = damon_rescale(r->nr_accesses_bp,
@@ -419,8 +426,9 @@ static void damon_rescale_regions(struct damon_ctx *ctx,
  *
  * The access counts and ages the regions have so far are rescaled to the
  * new intervals, so that a change does not read as a change of the access
- * pattern.  While @ctx runs, call this only from its kdamond, through
- * damon_call().
+ * pattern; a change of the sampling or aggregation interval starts a new
+ * aggregation, dropping the partial counts of the current one.  While @ctx
+ * runs, call this only from its kdamond, through damon_call().
  *
  * Return: 0, or -EINVAL if @attrs asks for fewer than three regions, for a
  * minimum above the maximum, for a zero aggregation interval or for a
@@ -429,19 +437,26 @@ static void damon_rescale_regions(struct damon_ctx *ctx,
  */
 int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs)
 {
-	if (attrs->min_nr_regions < 3 ||
-	    attrs->min_nr_regions > attrs->max_nr_regions ||
-	    !attrs->aggr_interval ||
-	    attrs->sample_interval > attrs->aggr_interval)
+	unsigned long sample = max(attrs->sample_interval, 1UL);
+	bool new_window, new_update;
+
+	if (!damon_valid_attrs(attrs))
 		return -EINVAL;
 
-	damon_rescale_regions(ctx, &ctx->attrs, attrs);
+	new_window = attrs->sample_interval != ctx->attrs.sample_interval ||
+		attrs->aggr_interval != ctx->attrs.aggr_interval;
+	new_update = attrs->sample_interval != ctx->attrs.sample_interval ||
+		attrs->ops_update_interval != ctx->attrs.ops_update_interval;
+	if (new_window) {
+		damon_rescale_regions(ctx, &ctx->attrs, attrs);
+		/* A running kdamond picks the new window up from here. */
+		ctx->next_aggregation_sis = ctx->passed_sample_intervals +
+			damon_max_nr_accesses(attrs);
+	}
+	if (new_update)
+		ctx->next_ops_update_sis = ctx->passed_sample_intervals +
+			attrs->ops_update_interval / sample;
 	ctx->attrs = *attrs;
-	/* A running kdamond picks the new intervals up from here. */
-	ctx->next_aggregation_sis = ctx->passed_sample_intervals +
-		damon_max_nr_accesses(attrs);
-	ctx->next_ops_update_sis = ctx->passed_sample_intervals +
-		attrs->ops_update_interval / max(attrs->sample_interval, 1UL);
 	return 0;
 }
 

@@ -651,36 +651,42 @@ static void damon_test_set_attrs_rescale(struct kunit *test)
 		{ 0, 4, 10, 100000, 4, 6 },
 		{ 4, 10, 20, 200000, 20, 1 },
 	};
-	/* Twice the aggregation: twice the samples, half the age. */
+	/*
+	 * Twice the aggregation: twice the samples, half the age.  The
+	 * aggregation under way starts over, so its count goes.
+	 */
 	const struct damon_test_region longer_aggr[] = {
-		{ 0, 4, 20, 200000, 8, 3 },
-		{ 4, 10, 40, 400000, 40, 0 },
+		{ 0, 4, 0, 200000, 8, 3 },
+		{ 4, 10, 0, 400000, 40, 0 },
 	};
 	/* Twice the sampling: half the samples, same age. */
 	const struct damon_test_region longer_sample[] = {
-		{ 0, 4, 10, 100000, 4, 3 },
-		{ 4, 10, 20, 200000, 20, 0 },
+		{ 0, 4, 0, 100000, 4, 3 },
+		{ 4, 10, 0, 200000, 20, 0 },
 	};
 	/* 50 samples over a quarter of the aggregation interval. */
 	const struct damon_test_region shorter[] = {
-		{ 0, 4, 25, 250000, 10, 12 },
-		{ 4, 10, 50, 500000, 50, 0 },
+		{ 0, 4, 0, 250000, 10, 12 },
+		{ 4, 10, 0, 500000, 50, 0 },
 	};
 	struct damon_attrs attrs = damon_test_attrs(5000, 100000, 10, 1000);
 	struct damon_target *t;
 	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+	unsigned long next_update;
 
 	/* The defaults again: 20 samples per aggregation, nothing moves. */
 	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
 	damon_test_add(test, t, spec, ARRAY_SIZE(spec));
 	ctx->passed_sample_intervals = 7;
+	next_update = ctx->next_ops_update_sis;
 
 	attrs = damon_test_attrs(5000, 200000, 10, 1000);
 	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
 	damon_test_expect_layout(test, t, longer_aggr, ARRAY_SIZE(longer_aggr));
 	/* The running kdamond would go on from the sample it is at. */
 	KUNIT_EXPECT_EQ(test, ctx->next_aggregation_sis, 7 + 40);
-	KUNIT_EXPECT_EQ(test, ctx->next_ops_update_sis, 7 + 12000);
+	/* Same sampling and update intervals: the update stays due. */
+	KUNIT_EXPECT_EQ(test, ctx->next_ops_update_sis, next_update);
 
 	attrs = damon_test_attrs(10000, 200000, 10, 1000);
 	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
@@ -2376,7 +2382,6 @@ static struct kunit_suite damon_engine_test_suite = {
 };
 
 kunit_test_suites(&damon_test_suite, &damon_engine_test_suite);
-
 #endif	/* _DAMON_CORE_KUNIT_H */
 
 #endif	/* CONFIG_DAMON_KUNIT_TEST */
