@@ -117,7 +117,11 @@ struct damon_operations {
 	/** @id: Identifier for damon_register_ops() and damon_select_ops(). */
 	enum damon_ops_id id;
 
-	/** @init: Build the initial regions of every target that has none. */
+	/**
+	 * @init: Build the initial regions of every target that has none.
+	 * Also called after damon_commit_ctx() on a running context, for
+	 * the targets the commit added.
+	 */
 	void (*init)(struct damon_ctx *ctx);
 	/**
 	 * @target_valid: Whether a target can still be monitored, for
@@ -329,6 +333,7 @@ bool damon_targets_empty(struct damon_ctx *ctx);
 struct damon_ctx *damon_new_ctx(void);
 void damon_destroy_ctx(struct damon_ctx *ctx);
 int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs);
+int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src);
 
 /* Operations sets (core.c) */
 int damon_register_ops(struct damon_operations *ops);

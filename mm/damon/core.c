@@ -503,6 +503,23 @@ bool damon_is_registered_ops(enum damon_ops_id id)
 	return registered;
 }
 
+/* Copy the registered set of @id into @ops; -EINVAL if there is none. */
+static int damon_select_ops_of(struct damon_operations *ops,
+			       enum damon_ops_id id)
+{
+	int err = -EINVAL;
+
+	if (id >= NR_DAMON_OPS)
+		return -EINVAL;
+	mutex_lock(&damon_ops_lock);
+	if (damon_ops_registered[id]) {
+		*ops = damon_registered_ops[id];
+		err = 0;
+	}
+	mutex_unlock(&damon_ops_lock);
+	return err;
+}
+
 /**
  * damon_select_ops() - Give a context a registered operations set.
  * @ctx:	The context, which must not be running.
@@ -512,17 +529,7 @@ bool damon_is_registered_ops(enum damon_ops_id id)
  */
 int damon_select_ops(struct damon_ctx *ctx, enum damon_ops_id id)
 {
-	int err = -EINVAL;
-
-	if (id >= NR_DAMON_OPS)
-		return -EINVAL;
-	mutex_lock(&damon_ops_lock);
-	if (damon_ops_registered[id]) {
-		ctx->ops = damon_registered_ops[id];
-		err = 0;
-	}
-	mutex_unlock(&damon_ops_lock);
-	return err;
+	return damon_select_ops_of(&ctx->ops, id);
 }
 
 /* === Adaptive regions === */
@@ -746,6 +753,180 @@ static void kdamond_reset_aggregated(struct damon_ctx *ctx)
 		}
 		ti++;
 	}
+}
+
+/* === Committing a context === */
+
+/* Whether @dst gets the operations set of @src, or keeps its own. */
+static bool damon_commit_replaces_ops(struct damon_ctx *dst,
+				      struct damon_ctx *src)
+{
+	return dst->ops.id != src->ops.id || !dst->ops.check_accesses;
+}
+
+/* Whether damon_set_regions() would take the regions of @t as ranges. */
+static bool damon_valid_target_regions(struct damon_target *t)
+{
+	struct damon_region *r;
+	unsigned long prev_end = 0;
+
+	damon_for_each_region(r, t) {
+		if (r->ar.start >= r->ar.end || r->ar.start < prev_end)
+			return false;
+		prev_end = r->ar.end;
+	}
+	return true;
+}
+
+/*
+ * Check everything damon_commit_ctx() could refuse before it changes
+ * anything, so that bad input leaves @dst as it was.
+ */
+static int damon_check_commit(struct damon_ctx *dst, struct damon_ctx *src)
+{
+	struct damon_operations ops = dst->ops;
+	struct damon_target *t;
+	unsigned int nr_targets = 0;
+	bool has_pid;
+
+	if (!damon_valid_attrs(&src->attrs))
+		return -EINVAL;
+	/* Judge the targets by the set the commit will leave in place. */
+	if (damon_commit_replaces_ops(dst, src) &&
+	    damon_select_ops_of(&ops, src->ops.id))
+		return -EINVAL;
+	has_pid = ops.target_valid;
+	damon_for_each_target(t, src) {
+		/* A process address space needs a process; others have none. */
+		if (has_pid != !!t->pid)
+			return -EINVAL;
+		if (!damon_valid_target_regions(t))
+			return -EINVAL;
+		nr_targets++;
+	}
+	/* There is only one physical address space. */
+	if (src->ops.id == DAMON_OPS_PADDR && nr_targets > 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* Give @dst the regions @src has, keeping the history where they meet. */
+static int damon_commit_target_regions(struct damon_target *dst,
+				       struct damon_target *src)
+{
+	struct damon_addr_range *ranges;
+	struct damon_region *r;
+	unsigned int i = 0;
+	int err;
+
+	ranges = kmalloc_array(damon_nr_regions(src), sizeof(*ranges),
+			       GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
+	damon_for_each_region(r, src)
+		ranges[i++] = r->ar;
+	err = damon_set_regions(dst, ranges, i);
+	kfree(ranges);
+	return err;
+}
+
+/*
+ * Make @dst monitor what @src describes.  A target of another process
+ * starts over; one of the same process keeps its regions unless @src
+ * gives regions, which are then fitted with their history kept.
+ */
+static int damon_commit_target(struct damon_target *dst,
+			       struct damon_target *src)
+{
+	struct damon_region *r, *next;
+
+	if (dst->pid != src->pid) {
+		damon_for_each_region_safe(r, next, dst)
+			damon_destroy_region(r, dst);
+		put_pid(dst->pid);
+		dst->pid = get_pid(src->pid);
+	}
+	if (!damon_nr_regions(src))
+		return 0;
+	return damon_commit_target_regions(dst, src);
+}
+
+static int damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src)
+{
+	struct damon_target *dst_t, *src_t, *next;
+	struct list_head *pos = &dst->adaptive_targets;
+	int err;
+
+	/* Pair the targets up by position. */
+	damon_for_each_target(src_t, src) {
+		if (list_is_last(pos, &dst->adaptive_targets)) {
+			dst_t = damon_new_target();
+			if (!dst_t)
+				return -ENOMEM;
+			damon_add_target(dst, dst_t);
+		} else {
+			dst_t = list_entry(pos->next, struct damon_target, list);
+		}
+		pos = &dst_t->list;
+		err = damon_commit_target(dst_t, src_t);
+		if (err)
+			return err;
+	}
+	/* Targets @src no longer has. */
+	while (!list_is_last(pos, &dst->adaptive_targets)) {
+		next = list_entry(pos->next, struct damon_target, list);
+		damon_destroy_target(next);
+	}
+	return 0;
+}
+
+/**
+ * damon_commit_ctx() - Make a context monitor what another one describes.
+ * @dst:	The context to change; running or not.
+ * @src:	The description: attributes, operations set, targets and
+ *		their regions.  It is not changed.
+ *
+ * What still applies is kept: a target of the same process keeps its
+ * regions and their access history, regions given in @src are fitted with
+ * damon_set_regions(), and counts are rescaled to new intervals.  Targets
+ * pair up by their position in the lists.  If @dst runs, call this from
+ * its kdamond, through damon_call(); the kdamond then builds the regions
+ * of the targets that have none with &damon_operations.init.
+ *
+ * Return: 0; -EINVAL if @src is not valid (bad attributes, an
+ * unregistered operations set, a target without a process where one is
+ * needed or with one where not, regions that are empty, unsorted or
+ * overlapping, more than one target for the physical address space), and
+ * then @dst is unchanged; or -ENOMEM, after which @dst is valid but may be
+ * only partly updated.
+ */
+int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
+{
+	bool running = dst->kdamond == current;
+	int err;
+
+	err = damon_check_commit(dst, src);
+	if (err)
+		return err;
+
+	if (damon_commit_replaces_ops(dst, src)) {
+		if (running && dst->ops.cleanup)
+			dst->ops.cleanup(dst);
+		/* Cannot fail: damon_check_commit() found it registered. */
+		damon_select_ops(dst, src->ops.id);
+	}
+	err = damon_set_attrs(dst, &src->attrs);
+	if (err)
+		return err;
+	err = damon_commit_targets(dst, src);
+	if (err)
+		return err;
+	if (running) {
+		if (dst->ops.init)
+			dst->ops.init(dst);
+		dst->sz_limit = damon_region_sz_limit(dst);
+	}
+	return 0;
 }
 
 /* === The kdamond === */
@@ -1119,3 +1300,4 @@ static int __init damon_init(void)
 subsys_initcall(damon_init);
 
 #include "tests/core-kunit.h"
+#include "tests/commit-kunit.h"
