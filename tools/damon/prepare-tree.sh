@@ -112,9 +112,11 @@ sync_ours() {
 	for p in $OWNED_DIRS; do
 		if [ -d "$REPO/$p" ]; then
 			mkdir -p "$TREE/$p"
+			# Code 24: a file vanished mid-copy (an editor's
+			# temporary); the next sync picks up what replaced it.
 			rsync -a --delete --exclude='*.o' --exclude='.*.cmd' \
 				--exclude='*.ko' --exclude='*.mod*' \
-				"$REPO/$p/" "$TREE/$p/"
+				"$REPO/$p/" "$TREE/$p/" || [ $? -eq 24 ]
 		else
 			rm -rf "${TREE:?}/$p"
 		fi
