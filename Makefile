@@ -17,7 +17,7 @@ help:
 	@echo "                  KUNIT_FILTER=damon SELFTESTS=damon_smoke.sh NO_KUNIT=1"
 	@echo "make shell      a shell in the guest on the test kernel"
 	@echo "make kernel     build the test kernel only"
-	@echo "make bench      benchmarks against the base tree's DAMON"
+	@echo "make bench      benchmarks on a kernel without debug options"
 	@echo "make check      checkpatch --strict and a W=1 build of mm/damon"
 	@echo "make clean      remove the build directories, keep the unpacked tree"
 
@@ -42,7 +42,7 @@ run: kernel
 		sh -c 'uname -r; grep -c " damon_" /proc/kallsyms'
 
 bench:
-	@echo "bench: no benchmarks yet" >&2; exit 1
+	$(T)/bench/run.sh
 
 check:
 	$(T)/check.sh

@@ -17,6 +17,7 @@
 #include <linux/kthread.h>
 #include <linux/prandom.h>
 #include <linux/sched/task.h>
+#include <linux/sort.h>
 
 static unsigned long damon_test_pg(unsigned long nr)
 {
@@ -2381,7 +2382,92 @@ static struct kunit_suite damon_engine_test_suite = {
 	.test_cases = damon_engine_test_cases,
 };
 
-kunit_test_suites(&damon_test_suite, &damon_engine_test_suite);
+/*
+ * Benchmarks, not tests: they print figures and assert nothing about time.
+ * Marked slow so that "make test" leaves them out; "make bench" runs them
+ * on a kernel without debug options.
+ */
+
+static int damon_bench_call_fn(void *data)
+{
+	return 0;
+}
+
+/* A context that monitors nothing and never stops by itself. */
+static struct damon_ctx *damon_bench_idle_ctx(struct kunit *test,
+					      unsigned long sample_us)
+{
+	struct damon_ctx *ctx = damon_new_ctx();
+	struct damon_attrs attrs;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	attrs = ctx->attrs;
+	attrs.sample_interval = sample_us;
+	attrs.aggr_interval = sample_us * 20;
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	return ctx;
+}
+
+static int damon_bench_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void damon_bench_call_latency_at(struct kunit *test,
+					unsigned long sample_us,
+					unsigned int nr_calls)
+{
+	struct damon_ctx *ctx = damon_bench_idle_ctx(test, sample_us);
+	struct damon_call_control control = { .fn = damon_bench_call_fn };
+	u64 *lat;
+	u64 start;
+	unsigned int i;
+
+	lat = kunit_kcalloc(test, nr_calls, sizeof(*lat), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, lat);
+	KUNIT_ASSERT_EQ(test, damon_start(&ctx, 1, false), 0);
+	/* Let the kdamond settle into its loop. */
+	msleep(50);
+	for (i = 0; i < nr_calls; i++) {
+		start = ktime_get_ns();
+		KUNIT_ASSERT_EQ(test, damon_call(ctx, &control), 0);
+		lat[i] = ktime_get_ns() - start;
+		/* Land at a different point of the sampling interval each time. */
+		usleep_range(100 + 37 * (i % 7), 200 + 37 * (i % 7));
+	}
+	KUNIT_EXPECT_EQ(test, damon_stop(&ctx, 1), 0);
+	damon_destroy_ctx(ctx);
+
+	sort(lat, nr_calls, sizeof(*lat), damon_bench_cmp_u64, NULL);
+	kunit_info(test,
+		   "bench: damon_call sample_us=%lu calls=%u p50_us=%llu p90_us=%llu max_us=%llu\n",
+		   sample_us, nr_calls, div_u64(lat[nr_calls / 2], 1000),
+		   div_u64(lat[nr_calls * 9 / 10], 1000),
+		   div_u64(lat[nr_calls - 1], 1000));
+}
+
+static void damon_bench_call_latency(struct kunit *test)
+{
+	damon_bench_call_latency_at(test, 5 * USEC_PER_MSEC, 200);
+	damon_bench_call_latency_at(test, USEC_PER_SEC, 50);
+}
+
+static struct kunit_case damon_bench_cases[] = {
+	KUNIT_CASE_SLOW(damon_bench_call_latency),
+	{},
+};
+
+static struct kunit_suite damon_bench_suite = {
+	.name = "damon-bench",
+	.test_cases = damon_bench_cases,
+	.attr.speed = KUNIT_SPEED_SLOW,
+};
+
+kunit_test_suites(&damon_test_suite, &damon_engine_test_suite,
+		  &damon_bench_suite);
+
 #endif	/* _DAMON_CORE_KUNIT_H */
 
 #endif	/* CONFIG_DAMON_KUNIT_TEST */

@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: build the bench kernel (our DAMON, KUnit, the DAMON samples,
+# no debug options) and run the benchmarks in QEMU, one section after the
+# other; each section prints a table.  Times are those of an emulated
+# guest: compare them with each other, not with real hardware.
+#
+#   run.sh [section...]     the sections to run (default: all)
+#
+# Sections:
+#   three-regions   the KUnit suite damon-operations-bench: the search for
+#                   the three initial regions in the gap tree against the
+#                   linear walk, on 1k, 10k and 60k mappings
+#   call-latency    the KUnit suite damon-bench: how long damon_call() of an
+#                   empty function takes at sampling intervals of 5 ms and 1 s
+#   kdamond-cpu     kdamond CPU time per second of wall time monitoring a
+#                   workload with 10, 100 and 1000 regions (kdamond-cpu.sh)
+#
+# A section is a function bench_<name> listed in SECTIONS.  An in-kernel
+# benchmark is a KUnit suite marked slow, run by booting with
+# kunit.filter_glob; a user-space one boots with kunit.enable=0 and runs a
+# guest script from this directory, which prints "key=value" lines for the
+# section to tabulate.  vm_bench() boots the kernel for either.
+#
+# Environment: NO_BUILD=1 to reuse the last bench kernel; KVM, VM_MEM and
+# VM_SMP as for vm-run.
+
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/../../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+T=$REPO/tools/damon
+KERNEL=$BUILD/obj-bench/arch/x86/boot/bzImage
+
+SECTIONS=(three-regions call-latency kdamond-cpu)
+
+# One benchmark run at a time: they share build/vm/bench* and the CPU.
+mkdir -p "$BUILD"
+exec 7> "$BUILD/.bench.lock"
+flock 7
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+# vm_bench NAME APPEND COMMAND...: boot the bench kernel as build/vm/NAME
+# with APPEND on its command line, run COMMAND in the guest.  The console
+# is left in build/vm/NAME/console.log.
+vm_bench() {
+	local name=$1 append=$2
+
+	shift 2
+	VM_QUIET=1 "$T/vm-run" --kernel "$KERNEL" --name "$name" \
+		--timeout "${VM_TIMEOUT:-1200}" --append "$append" -- "$@"
+}
+
+# kunit_failed LOG: whether a KUnit case in LOG failed or did not finish.
+kunit_failed() {
+	grep -q -E '^[[:space:]]*not ok [0-9]+ ' "$1" ||
+		! grep -q -E '^ok [0-9]+ ' "$1"
+}
+
+# === Sections ===
+
+bench_three_regions() {
+	local log=$BUILD/vm/bench/console.log
+
+	echo "== three-regions: initial regions of vaddr, gap tree vs linear walk"
+	vm_bench bench "kunit.filter_glob=damon-operations-bench" true ||
+		{ echo "bench: the guest failed; see $log" >&2; return 1; }
+	if kunit_failed "$log"; then
+		echo "bench: damon-operations-bench failed; see $log" >&2
+		return 1
+	fi
+	grep -o 'three_regions n=.*' "$log" | tr -d '\r' | awk '
+	BEGIN {
+		printf "%10s %14s %14s %10s\n", "mappings", "gap tree ns",
+			"linear ns", "speedup"
+	}
+	{
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			v[kv[1]] = kv[2]
+		}
+		printf "%10d %14d %14d %9sx\n", v["n"], v["gap_tree_ns"],
+			v["linear_ns"], v["ratio"]
+		rows++
+	}
+	END { exit rows == 0 }' ||
+		{ echo "bench: no three_regions lines in $log" >&2; return 1; }
+}
+
+bench_call_latency() {
+	local log=$BUILD/vm/bench-call/console.log
+
+	echo "== call-latency: damon_call() of an empty function"
+	vm_bench bench-call "kunit.filter_glob=damon-bench" true ||
+		{ echo "bench: the guest failed; see $log" >&2; return 1; }
+	if kunit_failed "$log"; then
+		echo "bench: damon-bench failed; see $log" >&2
+		return 1
+	fi
+	grep -o 'bench: damon_call .*' "$log" | tr -d '\r' | awk '
+	BEGIN {
+		printf "%12s %8s %10s %10s %10s\n", "sample_us", "calls",
+			"p50 us", "p90 us", "max us"
+	}
+	{
+		for (i = 3; i <= NF; i++) {
+			split($i, kv, "=")
+			v[kv[1]] = kv[2]
+		}
+		printf "%12d %8d %10d %10d %10d\n", v["sample_us"], v["calls"],
+			v["p50_us"], v["p90_us"], v["max_us"]
+		rows++
+	}
+	END { exit rows == 0 }' ||
+		{ echo "bench: no damon_call lines in $log" >&2; return 1; }
+}
+
+bench_kdamond_cpu() {
+	local log=$BUILD/vm/bench-cpu/console.log
+	local workload=$BUILD/bench/access_memory
+
+	echo "== kdamond-cpu: kdamond CPU seconds per wall second"
+	mkdir -p "$BUILD/bench"
+	gcc -O2 -Wall -o "$workload" \
+		"$REPO/tools/testing/selftests/damon/access_memory.c" ||
+		{ echo "bench: cannot build the workload" >&2; return 1; }
+	vm_bench bench-cpu "kunit.enable=0" \
+		"$T/bench/kdamond-cpu.sh" "$workload" 10 10 100 1000 ||
+		{ echo "bench: the guest failed; see $log" >&2; return 1; }
+	grep -o 'kdamond_cpu .*' "$log" | tr -d '\r' | awk '
+	BEGIN { printf "%12s %14s\n", "regions", "cpu per wall" }
+	{
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			v[kv[1]] = kv[2]
+		}
+		printf "%12d %14s\n", v["nr_regions"], v["cpu_per_wall"]
+		rows++
+	}
+	END { exit rows == 0 }' ||
+		{ echo "bench: no kdamond_cpu lines in $log" >&2; return 1; }
+}
+
+# === Main ===
+
+if [ $# -eq 0 ]; then
+	set -- "${SECTIONS[@]}"
+fi
+for section in "$@"; do
+	declare -F "bench_${section//-/_}" > /dev/null ||
+		die "unknown section $section (sections: ${SECTIONS[*]})"
+done
+
+if [ "${NO_BUILD:-0}" != 1 ]; then
+	echo "bench: building the bench kernel" >&2
+	"$T/build-kernel.sh" bench || die "kernel build failed"
+fi
+[ -f "$KERNEL" ] || die "no bench kernel at $KERNEL"
+
+failed=0
+for section in "$@"; do
+	"bench_${section//-/_}" || failed=$((failed + 1))
+	echo
+done
+[ "$failed" -eq 0 ] || die "$failed section(s) failed"
