@@ -287,34 +287,6 @@ static void damon_va_update(struct damon_ctx *ctx)
 
 /* === Accessed bits === */
 
-/* Clears the Accessed bit of whatever maps the walked address. */
-static int damon_va_mkold_pmd(pmd_t *pmd, unsigned long addr,
-			      unsigned long next, struct mm_walk *walk)
-{
-	spinlock_t *ptl;	/* the page table lock */
-	pte_t *pte;
-
-	if (pmd_trans_huge(pmdp_get(pmd))) {
-		ptl = pmd_trans_huge_lock(pmd, walk->vma);
-		if (ptl) {
-			if (pmd_present(pmdp_get(pmd)) &&
-			    pmd_trans_huge(pmdp_get(pmd)))
-				damon_pmdp_mkold(pmd, walk->vma, addr);
-			spin_unlock(ptl);
-			return 0;
-		}
-	}
-	pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
-	if (!pte) {
-		walk->action = ACTION_AGAIN;
-		return 0;
-	}
-	if (pte_present(ptep_get(pte)))
-		damon_ptep_mkold(pte, walk->vma, addr);
-	pte_unmap_unlock(pte, ptl);
-	return 0;
-}
-
 /* Whether the walked address was accessed, through any mapping or MMU. */
 struct damon_va_young {
 	bool young;
@@ -327,38 +299,6 @@ static void damon_va_folio_young(struct folio *folio, bool pte_young,
 
 	priv->young = pte_young || (folio && !folio_test_idle(folio)) ||
 		mmu_notifier_test_young(walk->mm, addr);
-}
-
-static int damon_va_young_pmd(pmd_t *pmd, unsigned long addr,
-			      unsigned long next, struct mm_walk *walk)
-{
-	spinlock_t *ptl;	/* the page table lock */
-	pte_t *pte, entry;
-	pmd_t pmde;
-
-	if (pmd_trans_huge(pmdp_get(pmd))) {
-		ptl = pmd_trans_huge_lock(pmd, walk->vma);
-		if (ptl) {
-			pmde = pmdp_get(pmd);
-			if (pmd_present(pmde) && pmd_trans_huge(pmde))
-				damon_va_folio_young(vm_normal_folio_pmd(walk->vma,
-									 addr, pmde),
-						     pmd_young(pmde), walk, addr);
-			spin_unlock(ptl);
-			return 0;
-		}
-	}
-	pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
-	if (!pte) {
-		walk->action = ACTION_AGAIN;
-		return 0;
-	}
-	entry = ptep_get(pte);
-	if (pte_present(entry))
-		damon_va_folio_young(vm_normal_folio(walk->vma, addr, entry),
-				     pte_young(entry), walk, addr);
-	pte_unmap_unlock(pte, ptl);
-	return 0;
 }
 
 #ifdef CONFIG_HUGETLB_PAGE
@@ -399,14 +339,51 @@ static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 #define damon_va_hugetlb_entry NULL
 #endif
 
-static const struct mm_walk_ops damon_va_mkold_ops = {
-	.pmd_entry = damon_va_mkold_pmd,
-	.hugetlb_entry = damon_va_hugetlb_entry,
-	.walk_lock = PGWALK_RDLOCK,
-};
+/*
+ * Clear the Accessed bit of whatever maps the walked address, or, with a
+ * &struct damon_va_young as the walk's private data, read it.
+ */
+static int damon_va_pmd_entry(pmd_t *pmd, unsigned long addr,
+			      unsigned long next, struct mm_walk *walk)
+{
+	bool check = walk->private, huge;
+	spinlock_t *ptl;	/* the page table lock */
+	pte_t *pte, entry;
+	pmd_t pmde;
 
-static const struct mm_walk_ops damon_va_young_ops = {
-	.pmd_entry = damon_va_young_pmd,
+	if (pmd_trans_huge(pmdp_get(pmd))) {
+		ptl = pmd_trans_huge_lock(pmd, walk->vma);
+		if (ptl) {
+			pmde = pmdp_get(pmd);
+			huge = pmd_present(pmde) && pmd_trans_huge(pmde);
+			if (huge && check)
+				damon_va_folio_young(vm_normal_folio_pmd(walk->vma,
+									 addr, pmde),
+						     pmd_young(pmde), walk, addr);
+			else if (huge)
+				damon_pmdp_mkold(pmd, walk->vma, addr);
+			spin_unlock(ptl);
+			return 0;
+		}
+	}
+	pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
+	if (!pte) {
+		walk->action = ACTION_AGAIN;
+		return 0;
+	}
+	entry = ptep_get(pte);
+	if (pte_present(entry) && check)
+		damon_va_folio_young(vm_normal_folio(walk->vma, addr, entry),
+				     pte_young(entry), walk, addr);
+	else if (pte_present(entry))
+		damon_ptep_mkold(pte, walk->vma, addr);
+	pte_unmap_unlock(pte, ptl);
+	return 0;
+}
+
+/* Clears Accessed bits, or reads them with a private &damon_va_young. */
+static const struct mm_walk_ops damon_va_walk_ops = {
+	.pmd_entry = damon_va_pmd_entry,
 	.hugetlb_entry = damon_va_hugetlb_entry,
 	.walk_lock = PGWALK_RDLOCK,
 };
@@ -430,7 +407,7 @@ static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
 			r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
 			walk_page_range(mm, r->sampling_addr,
 					r->sampling_addr + 1,
-					&damon_va_mkold_ops, NULL);
+					&damon_va_walk_ops, NULL);
 		}
 		mmap_read_unlock(mm);
 		mmput(mm);
@@ -455,7 +432,7 @@ static unsigned int damon_va_check_accesses(struct damon_ctx *ctx)
 			if (mm)
 				walk_page_range(mm, r->sampling_addr,
 						r->sampling_addr + 1,
-						&damon_va_young_ops, &priv);
+						&damon_va_walk_ops, &priv);
 			damon_update_region_access_rate(r, priv.young,
 							&ctx->attrs);
 			max_nr_accesses = max(max_nr_accesses, r->nr_accesses);
