@@ -124,12 +124,7 @@ static struct damon_target *damon_commit_test_nth(struct kunit *test,
 
 static unsigned int damon_commit_test_nr_targets(struct damon_ctx *ctx)
 {
-	struct damon_target *t;
-	unsigned int nr = 0;
-
-	damon_for_each_target(t, ctx)
-		nr++;
-	return nr;
+	return list_count_nodes(&ctx->adaptive_targets);
 }
 
 /* Drop every region of @t. */
