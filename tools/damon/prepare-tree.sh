@@ -25,7 +25,7 @@ OWNED_FILES="include/linux/damon.h include/trace/events/damon.h
 	Documentation/ABI/testing/sysfs-kernel-mm-damon"
 
 PKGS="linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev libssl-dev
-	cpio python3 kmod rsync gcc make perl"
+	cpio python3 kmod rsync gcc make perl xz-utils"
 
 log() { echo "prepare: $*" >&2; }
 
