@@ -36,10 +36,8 @@ test:
 shell: kernel
 	$(T)/vm-run --name shell --append "kunit.enable=0" --shell
 
-# The demo and the benchmarks arrive with the monitoring engine.
-run: kernel
-	$(T)/vm-run --name run --append "kunit.enable=0" -- \
-		sh -c 'uname -r; grep -c " damon_" /proc/kallsyms'
+run:
+	$(T)/demo.sh
 
 bench:
 	$(T)/bench/run.sh
