@@ -485,24 +485,6 @@ int damon_register_ops(struct damon_operations *ops)
 	return err;
 }
 
-/**
- * damon_is_registered_ops() - Tell whether an operations set is available.
- * @id:	Identifier of the set.
- *
- * Return: true if the set of @id has been registered.
- */
-bool damon_is_registered_ops(enum damon_ops_id id)
-{
-	bool registered;
-
-	if (id >= NR_DAMON_OPS)
-		return false;
-	mutex_lock(&damon_ops_lock);
-	registered = damon_ops_registered[id];
-	mutex_unlock(&damon_ops_lock);
-	return registered;
-}
-
 /* Copy the registered set of @id into @ops; -EINVAL if there is none. */
 static int damon_select_ops_of(struct damon_operations *ops,
 			       enum damon_ops_id id)
@@ -518,6 +500,19 @@ static int damon_select_ops_of(struct damon_operations *ops,
 	}
 	mutex_unlock(&damon_ops_lock);
 	return err;
+}
+
+/**
+ * damon_is_registered_ops() - Tell whether an operations set is available.
+ * @id:	Identifier of the set.
+ *
+ * Return: true if the set of @id has been registered.
+ */
+bool damon_is_registered_ops(enum damon_ops_id id)
+{
+	struct damon_operations ops;
+
+	return !damon_select_ops_of(&ops, id);
 }
 
 /**
