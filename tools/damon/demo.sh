@@ -2,25 +2,52 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make run: boot the bench kernel (no debug options), run a workload with
-# a known, changing access pattern, monitor it with DAMON and show what
-# DAMON saw: a heatmap of access frequency over time and address, and the
+# a known, changing access pattern, monitor it with DAMON through the
+# sysfs interface and show what DAMON saw: the sysfs commands that drove
+# it, a heatmap of access frequency over time and address, and the
 # working set over time beside the workload's true one.
 #
-# WORKLOAD="command args" monitors a command of your own instead; it runs
-# in the guest, which sees the host's files read-only and a writable /tmp.
+# Environment:
+#   WORKLOAD="command args"  monitor a command of your own instead; it runs
+#                in the guest, which sees the host's files read-only and a
+#                writable /tmp.  Monitoring lasts until it exits.
+#   DURATION=SEC end monitoring after SEC seconds (for a command that does
+#                not exit by itself).
+#   DEMO_KERNEL=bench|test|stock|<path to a bzImage>
+#                the kernel flavour to build and boot (default bench;
+#                stock is the base tree's own DAMON), or a kernel image
+#                to boot as it is.
+# There is no PID= knob: the guest cannot see the host's processes, so
+# the program to monitor has to run in the guest, through WORKLOAD.
 
 set -uo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 T=$REPO/tools/damon
-KERNEL=$BUILD/obj-bench/arch/x86/boot/bzImage
 DEMO=$BUILD/demo
 
-# Six buffers of 16 MiB; one phase of 2.5 s each.
-PHASES="2500 0 2500 1,2 2500 4 2500 5,3 2500 none 2500 0,5"
+if [ -n "${PID:-}" ]; then
+	echo "run: PID= cannot work: DAMON runs in a QEMU guest, which does" \
+		"not see the host's processes." >&2
+	echo "run: run the program in the guest instead:" \
+		"make run WORKLOAD=\"command args\"" >&2
+	exit 2
+fi
 
-"$T/build-kernel.sh" bench || exit 1
+kernel=${DEMO_KERNEL:-bench}
+case $kernel in
+bench|test|stock)
+	"$T/build-kernel.sh" "$kernel" || exit 1
+	kernel=$BUILD/obj-$kernel/arch/x86/boot/bzImage ;;
+*)
+	[ -f "$kernel" ] || { echo "run: no kernel image at $kernel" >&2; exit 2; } ;;
+esac
+
+# Six buffers of 16 MiB; one phase of 2.5 s each, then idle until the end
+# of monitoring, which comes when the last timed phase is over.
+PHASES="2500 0 2500 1,2 2500 4 2500 5,3 2500 none 2500 0,5 0 none"
+stop=()
 mkdir -p "$DEMO"
 if [ -n "${WORKLOAD:-}" ]; then
 	# shellcheck disable=SC2206	# the command is split like a shell would
@@ -31,12 +58,27 @@ else
 		"$REPO/tools/testing/selftests/damon/access_memory.c" || exit 1
 	# shellcheck disable=SC2206
 	cmd=("$DEMO/access_memory" 6 16 $PHASES)
+	stop=(--stop-at '^phase 5 ')
 fi
+[ -n "${DURATION:-}" ] && stop=(--stop-after "$DURATION")
 
 echo "run: monitoring: ${cmd[*]}"
-VM_QUIET=1 "$T/vm-run" --kernel "$KERNEL" --name demo --timeout 600 \
-	--append kunit.enable=0 -- "$T/demo-guest.sh" /tmp/out "${cmd[@]}" ||
-	{ echo "run: the guest failed; see $BUILD/vm/demo/console.log" >&2; exit 1; }
+echo "run: booting ${kernel#"$REPO"/} (console: build/vm/demo/console.log)"
+VM_QUIET=1 "$T/vm-run" --kernel "$kernel" --name demo --timeout 600 \
+	--append kunit.enable=0 -- "$T/demo-guest.sh" "${stop[@]}" \
+	/tmp/out "${cmd[@]}"
+rc=$?
 out=$BUILD/vm/demo/out
+if [ -s "$out/commands.txt" ]; then
+	echo
+	echo "The guest drove DAMON with these commands (as root):"
+	sed 's/^/    /' "$out/commands.txt"
+	echo
+fi
+if [ $rc -ne 0 ]; then
+	echo "run: the guest failed; see $BUILD/vm/demo/console.log" >&2
+	grep -E '^demo: ' "$BUILD/vm/demo/console.log" | sed 's/^/run: /' >&2
+	exit 1
+fi
 python3 "$T/heatmap.py" "$out/trace.txt" "$out/workload.txt" \
 	"$BUILD/heatmap.png" "$PHASES"

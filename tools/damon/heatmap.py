@@ -6,8 +6,10 @@ the working set over time, from damon:damon_aggregated events.
     heatmap.py <trace.txt> <workload.txt> <png> [<phase spec>]
 
 The phase spec is the workload's "<ms> <idx,...>" pairs joined by spaces;
-with it, the true working set is printed beside DAMON's estimate.  The
-PNG (no library needed) has time left to right, addresses bottom to top.
+with it, the true working set is printed beside DAMON's estimate.  Trace
+marks "ready" and "phase <n>" (written when the workload says it is ready
+and that phase <n> is over) place the phases in time.  The PNG (no
+library needed) has time left to right, addresses bottom to top.
 """
 
 import re
@@ -17,19 +19,24 @@ import zlib
 
 EVENT = re.compile(r'\s(\d+\.\d+): damon_aggregated: target_id=\d+ '
                    r'nr_regions=\d+ (\d+)-(\d+): (\d+) \d+')
-MARKER = re.compile(r'\s(\d+\.\d+): tracing_mark_write: ready')
+MARKER = re.compile(r'\s(\d+\.\d+): tracing_mark_write: '
+                    r'(ready|phase (\d+))$')
 SHADES = ' .:-=+*#%@'
 MIB = 1 << 20
 
 
 def parse_trace(path):
-    """Aggregations as (time, [(start, end, nr_accesses)]), and the mark."""
-    aggrs, cur, last_start, ready = [], None, None, None
+    """Aggregations as (time, [(start, end, nr_accesses)]), the time the
+    workload said it was ready and the times it said each phase ended."""
+    aggrs, cur, last_start, ready, ends = [], None, None, None, {}
     with open(path, errors='replace') as f:
         for line in f:
-            m = MARKER.search(line)
+            m = MARKER.search(line.rstrip())
             if m:
-                ready = float(m.group(1))
+                if m.group(3) is None:
+                    ready = float(m.group(1))
+                else:
+                    ends[int(m.group(3))] = float(m.group(1))
                 continue
             m = EVENT.search(line)
             if not m:
@@ -42,7 +49,7 @@ def parse_trace(path):
                 aggrs.append(cur)
             cur[1].append((start, end, nr))
             last_start = start
-    return aggrs, ready
+    return aggrs, ready, ends
 
 
 def parse_buffers(path):
@@ -89,16 +96,20 @@ def grid(aggrs, lo, hi, cols, rows):
              for c in range(cols)] for r in range(rows)]
 
 
-def truth_at(t, ready, phases, bufs):
+def truth_at(t, ready, ends, phases, bufs):
+    """Bytes the workload was sweeping at time t.  A phase ends where the
+    workload said it did, or else after its nominal duration: a phase can
+    run late when the emulated CPU is busy."""
     if ready is None or not phases:
         return None
-    elapsed = (t - ready) * 1000
-    if elapsed < 0:
+    start = ready
+    if t < start:
         return 0
-    for ms, idxs in phases:
-        if ms == 0 or elapsed < ms:
-            return sum(bufs[i][1] - bufs[i][0] for i in idxs if i in bufs)
-        elapsed -= ms
+    for i, (ms, idxs) in enumerate(phases):
+        end = ends.get(i, start + ms / 1000 if ms else float('inf'))
+        if t < end:
+            return sum(bufs[b][1] - bufs[b][0] for b in idxs if b in bufs)
+        start = end
     return 0
 
 
@@ -133,7 +144,7 @@ def main():
     phases = [(int(spec[i]), [int(x) for x in spec[i + 1].split(',')
                                if x != 'none'])
               for i in range(0, len(spec) - 1, 2)]
-    aggrs, ready = parse_trace(trace)
+    aggrs, ready, ends = parse_trace(trace)
     if not aggrs:
         sys.exit('heatmap: no damon_aggregated events in ' + trace)
     bufs = parse_buffers(workload)
@@ -161,7 +172,7 @@ def main():
     for t, regions in aggrs[::step]:
         wss = sum(e - s for s, e, n in regions if n) / MIB
         line = f'  {t - t0:6.1f} s  {wss:7.1f}'
-        truth = truth_at(t, ready, phases, bufs)
+        truth = truth_at(t, ready, ends, phases, bufs)
         if truth is not None:
             line += f'  {truth / MIB:7.1f}'
         print(line + '  ' + '#' * int(wss / 4))
