@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The files of DAMON's sysfs monitoring ABI, and what writes they take.
+
+With nr_kdamonds, nr_contexts, nr_targets and nr_regions at 1:
+
+- every file the ABI lists for monitoring exists, config files with mode
+  0600 and result files (pid, avail_operations) with mode 0400, and every
+  file of the tree can be read;
+- the defaults: intervals 5000/100000/60000000 us, nr_regions 10..1000,
+  operations vaddr, state off, pid -1, no contexts, targets, regions or
+  schemes until asked for; avail_operations lists vaddr and fvaddr, and
+  paddr, as configured.
+
+Then, file by file:
+
+- numbers parse with base 0 (0x10, 010), with a trailing newline, up to
+  ULONG_MAX where the field is an unsigned long;
+- negative numbers, numbers above ULONG_MAX, garbage and a lone newline
+  fail, and a failed write leaves the value (and the children of an nr_*
+  file) as they were; an empty write changes nothing;
+- writing N to an nr_* file gives children 0..N-1; nr_contexts takes only
+  0 and 1; a huge nr_* (1000000000) fails or is bounded, and the directory
+  works afterwards;
+- keywords (operations, state) match exactly, a trailing newline allowed;
+  an unknown state keyword fails with EINVAL exactly; the result files
+  refuse writes.
+"""
+
+import errno
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sysfs_common as sc   # noqa: E402
+
+C = 'kdamonds/0/contexts/0/'
+# The monitoring part of the ABI, and the mode of each file.
+FILES = {
+    'kdamonds/nr_kdamonds': 0o600,
+    'kdamonds/0/state': 0o600,
+    'kdamonds/0/pid': 0o400,
+    'kdamonds/0/contexts/nr_contexts': 0o600,
+    C + 'avail_operations': 0o400,
+    C + 'operations': 0o600,
+    C + 'monitoring_attrs/intervals/sample_us': 0o600,
+    C + 'monitoring_attrs/intervals/aggr_us': 0o600,
+    C + 'monitoring_attrs/intervals/update_us': 0o600,
+    C + 'monitoring_attrs/nr_regions/min': 0o600,
+    C + 'monitoring_attrs/nr_regions/max': 0o600,
+    C + 'targets/nr_targets': 0o600,
+    C + 'targets/0/pid_target': 0o600,
+    C + 'targets/0/regions/nr_regions': 0o600,
+    C + 'targets/0/regions/0/start': 0o600,
+    C + 'targets/0/regions/0/end': 0o600,
+    C + 'schemes/nr_schemes': 0o600,
+}
+DEFAULTS = {
+    C + 'monitoring_attrs/intervals/sample_us': '5000',
+    C + 'monitoring_attrs/intervals/aggr_us': '100000',
+    C + 'monitoring_attrs/intervals/update_us': '60000000',
+    C + 'monitoring_attrs/nr_regions/min': '10',
+    C + 'monitoring_attrs/nr_regions/max': '1000',
+    C + 'operations': 'vaddr',
+    C + 'schemes/nr_schemes': '0',
+    'kdamonds/0/state': 'off',
+    'kdamonds/0/pid': '-1',
+}
+ULONG_FILES = [
+    C + 'monitoring_attrs/intervals/sample_us',
+    C + 'monitoring_attrs/intervals/aggr_us',
+    C + 'monitoring_attrs/intervals/update_us',
+    C + 'monitoring_attrs/nr_regions/min',
+    C + 'monitoring_attrs/nr_regions/max',
+    C + 'targets/0/regions/0/start',
+    C + 'targets/0/regions/0/end',
+]
+TOO_BIG = str(sc.ULONG_MAX + 1)
+# Written values and what reads back.
+GOOD_NUMBERS = [('0x10', '16'), ('010', '8'), ('123\n', '123'), ('0', '0'),
+                ('0X1f', '31')]
+# Bad values and the errors accepted for them: kstrto*() says ERANGE
+# for a number that does not fit.
+BAD_NUMBERS = [('-1', errno.EINVAL), ('abc', errno.EINVAL),
+               ('12abc', errno.EINVAL), ('\n', errno.EINVAL),
+               (' ', errno.EINVAL), ('0x', errno.EINVAL),
+               ('1.5', errno.EINVAL), ('--1', errno.EINVAL),
+               (TOO_BIG, (errno.EINVAL, errno.ERANGE)),
+               ('99999999999999999999999999',
+                (errno.EINVAL, errno.ERANGE))]
+HUGE = '1000000000'
+
+
+def path(rel):
+    return os.path.join(sc.ADMIN, rel)
+
+
+def children(directory):
+    """The numbered subdirectories of directory, sorted."""
+    return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
+
+
+class Test(sc.Checker):
+
+    def tree(self):
+        nr_kdamonds = path('kdamonds/nr_kdamonds')
+        self.expect(sc.read(nr_kdamonds) == '0', 'nr_kdamonds reads %r '
+                    'at start' % sc.read(nr_kdamonds))
+        sc.must_write(nr_kdamonds, 1)
+        for nr, what in (('kdamonds/0/contexts/nr_contexts', 'contexts'),
+                         (C + 'targets/nr_targets', 'targets'),
+                         (C + 'targets/0/regions/nr_regions', 'regions')):
+            if not os.path.exists(path(nr)):
+                self.fail('%s is missing' % nr)
+                return False
+            self.expect(sc.read(path(nr)) == '0',
+                        'a new directory has %s %s, not 0' %
+                        (sc.read(path(nr)), what))
+            sc.must_write(path(nr), 1)
+
+        for rel, mode in sorted(FILES.items()):
+            try:
+                st = os.stat(path(rel))
+            except OSError as e:
+                self.fail('%s: %s' % (rel, e.strerror))
+                continue
+            self.expect((st.st_mode & 0o7777) == mode,
+                        '%s: mode %o, want %o' % (rel, st.st_mode & 0o7777,
+                                                  mode))
+        unlisted = []
+        for f in sc.walk_files(sc.ADMIN):
+            try:
+                val = sc.read(f)
+            except OSError as e:
+                self.fail('%s cannot be read: %s' % (sc.rel(f), e.strerror))
+                continue
+            if sc.rel(f) not in FILES:
+                unlisted.append('%s=%r' % (sc.rel(f), val))
+        if unlisted:
+            sc.log('files beyond the monitoring ABI: %s' %
+                   ', '.join(unlisted))
+
+        for rel, val in sorted(DEFAULTS.items()):
+            got = sc.read(path(rel))
+            self.expect(got == val, '%s: default %r, want %r' %
+                        (rel, got, val))
+
+        want = set()
+        conf = sc.kernel_config()
+        if conf is None:
+            sc.log('no /proc/config.gz: checking only vaddr and fvaddr')
+            want = {'vaddr', 'fvaddr'}
+        else:
+            if conf.get('CONFIG_DAMON_VADDR') == 'y':
+                want |= {'vaddr', 'fvaddr'}
+            if conf.get('CONFIG_DAMON_PADDR') == 'y':
+                want.add('paddr')
+        avail = sc.avail_operations()
+        sc.log('avail_operations: %s' % avail)
+        self.expect(len(avail) == len(set(avail)),
+                    'avail_operations repeats itself: %s' % avail)
+        if conf is None:
+            self.expect(want <= set(avail), 'avail_operations %s lacks '
+                        'some of %s' % (avail, sorted(want)))
+        else:
+            self.expect(set(avail) == want, 'avail_operations %s, want %s'
+                        % (avail, sorted(want)))
+        return True
+
+    def number(self, rel, good, bad):
+        """Write good [(value, reads)] and bad [(value, errnos)] values."""
+        f = path(rel)
+        for val, reads in good:
+            err = sc.write(f, val)
+            if self.expect(err == 0, '%s: writing %r failed with %s' %
+                           (rel, val, sc.errno_name(err))):
+                got = sc.read(f)
+                self.expect(got == reads, '%s: wrote %r, reads %r, want %r'
+                            % (rel, val, got, reads))
+        sc.must_write(f, 7)
+        for val, errs in bad:
+            err = sc.write(f, val)
+            self.expect_errno(err, errs, '%s: writing %r' % (rel, val))
+            self.expect(sc.read(f) == '7', '%s: reads %r after a failed '
+                        'write of %r, not the 7 it had' %
+                        (rel, sc.read(f), val))
+        err = sc.write(f, b'')
+        self.expect(sc.read(f) == '7', '%s: reads %r after an empty write '
+                    '(which gave %s), not 7' % (rel, sc.read(f),
+                                                sc.errno_name(err)))
+
+    def numbers(self):
+        ulong = [(str(sc.ULONG_MAX), str(sc.ULONG_MAX))]
+        for rel in ULONG_FILES:
+            self.number(rel, GOOD_NUMBERS + ulong, BAD_NUMBERS)
+        # pid_target is a pid; whether -1 is taken is not the file's
+        # business (the pid is checked on on or commit).
+        self.number(C + 'targets/0/pid_target', GOOD_NUMBERS,
+                    [b for b in BAD_NUMBERS if b[0] != '-1'])
+        f = path(C + 'targets/0/pid_target')
+        err = sc.write(f, '-1')
+        sc.log('pid_target: writing -1 gave %s, reads %r' %
+               (sc.errno_name(err), sc.read(f)))
+
+    def nr_file(self, nr_rel, marker_rel, good, prep=()):
+        """An nr_* file: good [(value, nr)] create children 0..nr-1; bad
+        values leave the children and what they hold (marker_rel, reached
+        after the writes of prep) alone."""
+        f = path(nr_rel)
+        parent = os.path.dirname(f)
+        for val, nr in good:
+            err = sc.write(f, val)
+            if not self.expect(err == 0, '%s: writing %r failed with %s' %
+                               (nr_rel, val, sc.errno_name(err))):
+                continue
+            self.expect(sc.read(f) == str(nr), '%s: wrote %r, reads %r, '
+                        'want %d' % (nr_rel, val, sc.read(f), nr))
+            self.expect(children(parent) == list(range(nr)),
+                        '%s: wrote %r, children %s, want 0..%d' %
+                        (nr_rel, val, children(parent), nr - 1))
+        sc.must_write(f, 1)
+        for rel, val in prep:
+            sc.must_write(path(rel), val)
+        marker = path(marker_rel)
+        sc.must_write(marker, 4242)
+        for val, errs in BAD_NUMBERS:
+            err = sc.write(f, val)
+            self.expect_errno(err, errs, '%s: writing %r' % (nr_rel, val))
+            self.expect(sc.read(f) == '1' and children(parent) == [0],
+                        '%s: reads %r with children %s after a failed write'
+                        ' of %r, not 1 and [0]' % (nr_rel, sc.read(f),
+                                                   children(parent), val))
+            self.expect(os.path.exists(marker) and
+                        sc.read(marker) == '4242',
+                        '%s: a failed write of %r lost %s' %
+                        (nr_rel, val, marker_rel))
+            if not os.path.exists(marker):
+                sc.must_write(f, 1)
+                for rel, v in prep:
+                    sc.must_write(path(rel), v)
+                sc.must_write(marker, 4242)
+        sc.write(f, b'')
+        self.expect(os.path.exists(marker) and sc.read(marker) == '4242',
+                    '%s: an empty write lost %s' % (nr_rel, marker_rel))
+
+    def huge(self, nr_rel, probe_rel, prep=()):
+        """Write HUGE to an nr_* file: it may fail or be bounded, but the
+        directory must work afterwards (1 child, whose probe_rel file,
+        reached after the writes of prep, reads back what is written)."""
+        f = path(nr_rel)
+        parent = os.path.dirname(f)
+        err = sc.write(f, HUGE)
+        got = sc.read(f)
+        kids = children(parent)
+        sc.log('%s: writing %s gave %s; it reads %s, %d children' %
+               (nr_rel, HUGE, sc.errno_name(err), got, len(kids)))
+        self.expect(got.isdigit() and kids == list(range(int(got))),
+                    '%s: reads %r after writing %s, but has %d children' %
+                    (nr_rel, got, HUGE, len(kids)))
+        err = sc.write(f, 1)
+        if not self.expect(err == 0, '%s: writing 1 after %s failed with %s'
+                           % (nr_rel, HUGE, sc.errno_name(err))):
+            return
+        self.expect(children(parent) == [0], '%s: children %s after '
+                    'writing 1' % (nr_rel, children(parent)))
+        for rel, val in prep:
+            sc.must_write(path(rel), val)
+        probe = path(probe_rel)
+        sc.must_write(probe, 12345)
+        self.expect(sc.read(probe) == '12345', '%s reads %r, not 12345 '
+                    'after the huge %s' % (probe_rel, sc.read(probe), nr_rel))
+
+    def nr_files(self):
+        many = [('0x2', 2), ('010', 8), ('3\n', 3), ('0', 0), ('1', 1)]
+        self.nr_file(C + 'targets/nr_targets', C + 'targets/0/pid_target',
+                     many)
+        self.nr_file(C + 'targets/0/regions/nr_regions',
+                     C + 'targets/0/regions/0/end', many)
+        self.nr_file(C + 'schemes/nr_schemes',
+                     C + 'schemes/0/apply_interval_us', many)
+        sc.must_write(path(C + 'schemes/nr_schemes'), 0)
+        self.nr_file('kdamonds/0/contexts/nr_contexts',
+                     C + 'monitoring_attrs/intervals/sample_us',
+                     [('0', 0), ('0x1', 1), ('0', 0), ('01', 1),
+                      ('0\n', 0), ('1\n', 1)])
+        f = path('kdamonds/0/contexts/nr_contexts')
+        marker = path(C + 'monitoring_attrs/intervals/sample_us')
+        for val in ('2', HUGE):
+            err = sc.write(f, val)
+            self.expect_errno(err, errno.EINVAL,
+                              'nr_contexts: writing %s' % val)
+            self.expect(sc.read(f) == '1' and sc.read(marker) == '4242',
+                        'nr_contexts: writing %s changed the context' % val)
+
+        # The kdamonds directory last: it takes everything with it.
+        in_ctx = (('kdamonds/0/contexts/nr_contexts', 1),)
+        self.nr_file('kdamonds/nr_kdamonds',
+                     C + 'monitoring_attrs/intervals/aggr_us',
+                     [('0x2', 2), ('0', 0), ('1\n', 1)], in_ctx)
+        sc.must_write(path(C + 'targets/nr_targets'), 1)
+        sc.must_write(path(C + 'targets/0/regions/nr_regions'), 1)
+
+        self.huge(C + 'targets/0/regions/nr_regions',
+                  C + 'targets/0/regions/0/start')
+        self.huge(C + 'targets/nr_targets', C + 'targets/0/pid_target')
+        self.huge(C + 'schemes/nr_schemes', C + 'schemes/0/apply_interval_us')
+        sc.must_write(path(C + 'schemes/nr_schemes'), 0)
+        self.huge('kdamonds/nr_kdamonds',
+                  C + 'monitoring_attrs/intervals/aggr_us', in_ctx)
+
+    def keywords(self):
+        sc.must_write(path('kdamonds/0/contexts/nr_contexts'), 1)
+        ops = path(C + 'operations')
+        avail = sc.avail_operations()
+        for kw in avail:
+            for val in (kw, kw + '\n'):
+                err = sc.write(ops, val)
+                if self.expect(err == 0, 'operations: writing %r failed '
+                               'with %s' % (val, sc.errno_name(err))):
+                    self.expect(sc.read(ops) == kw, 'operations: wrote %r, '
+                                'reads %r' % (val, sc.read(ops)))
+        for kw in ('vaddr', 'fvaddr', 'paddr'):
+            if kw not in avail:
+                err = sc.write(ops, kw)
+                sc.log('operations: writing %s, not available, gave %s' %
+                       (kw, sc.errno_name(err)))
+        sc.must_write(ops, 'fvaddr')
+        for val in ('foo', 'VADDR', 'vaddr2', 'vadd', '\n', 'vaddr vaddr'):
+            err = sc.write(ops, val)
+            self.expect_errno(err, errno.EINVAL, 'operations: writing %r'
+                              % val)
+            self.expect(sc.read(ops) == 'fvaddr', 'operations reads %r '
+                        'after a failed write of %r' % (sc.read(ops), val))
+        sc.write(ops, b'')
+        self.expect(sc.read(ops) == 'fvaddr', 'operations reads %r after an'
+                    ' empty write' % sc.read(ops))
+
+        st = path('kdamonds/0/state')
+        for val in ('foo', 'ON', 'Off', 'of', 'onn', '\n', 'on off',
+                    'commit_foo', '1'):
+            err = sc.write(st, val)
+            self.expect_errno(err, errno.EINVAL, 'state: writing %r' % val)
+            self.expect(sc.read(st) == 'off', 'state reads %r after '
+                        'writing %r' % (sc.read(st), val))
+        self.expect(sc.kdamond_pid() == -1, 'pid reads %d after the bad '
+                    'state writes' % sc.kdamond_pid())
+
+        for rel in ('kdamonds/0/pid', C + 'avail_operations'):
+            before = sc.read(path(rel))
+            err = sc.write(path(rel), '1')
+            self.expect(err != 0, '%s: a write succeeded' % rel)
+            self.expect(sc.read(path(rel)) == before, '%s: reads %r after '
+                        'a write, not %r' % (rel, sc.read(path(rel)),
+                                             before))
+
+    def run(self):
+        if not self.tree():
+            return
+        self.numbers()
+        self.nr_files()
+        self.keywords()
+
+
+def main():
+    sc.check_environment()
+    kmsg = sc.Kmsg()
+    test = Test()
+    try:
+        test.run()
+    except (OSError, sc.SetupError) as e:
+        test.fail('unexpected error: %s' % e)
+    finally:
+        sc.cleanup()
+    test.expect(sc.read(os.path.join(sc.KDAMONDS, 'nr_kdamonds')) == '0',
+                'nr_kdamonds is not 0 at the end')
+    return test.finish(kmsg)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
