@@ -266,6 +266,15 @@ static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs
 }
 
 /* A random number in [@lo, @hi), for sampling addresses and split points. */
+/*
+ * Whether the targets of @ctx are processes, so that &damon_target.pid must
+ * be set, or something without one such as the physical address space.
+ */
+static inline bool damon_target_has_pid(const struct damon_ctx *ctx)
+{
+	return ctx->ops.id == DAMON_OPS_VADDR || ctx->ops.id == DAMON_OPS_FVADDR;
+}
+
 static inline unsigned long damon_rand(unsigned long lo, unsigned long hi)
 {
 	return lo + get_random_long() % (hi - lo);
@@ -345,6 +354,7 @@ int damon_start(struct damon_ctx **ctxs, int nr_ctxs, bool exclusive);
 int damon_stop(struct damon_ctx **ctxs, int nr_ctxs);
 int damon_nr_running_ctxs(void);
 bool damon_is_running(struct damon_ctx *ctx);
+int damon_kdamond_pid(struct damon_ctx *ctx);
 int damon_call(struct damon_ctx *ctx, struct damon_call_control *control);
 
 #endif	/* CONFIG_DAMON */

@@ -1245,6 +1245,23 @@ bool damon_is_running(struct damon_ctx *ctx)
 }
 
 /**
+ * damon_kdamond_pid() - Tell the process id of a context's kdamond.
+ * @ctx:	The context.
+ *
+ * Return: the pid of the kdamond of @ctx, or -1 if it is not running.
+ */
+int damon_kdamond_pid(struct damon_ctx *ctx)
+{
+	int pid = -1;
+
+	mutex_lock(&ctx->kdamond_lock);
+	if (ctx->kdamond)
+		pid = ctx->kdamond->pid;
+	mutex_unlock(&ctx->kdamond_lock);
+	return pid;
+}
+
+/**
  * damon_call() - Run a function in a context's kdamond.
  * @ctx:	The context.
  * @control:	The function, its argument, and where the result goes.
