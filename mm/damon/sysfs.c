@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DAMON sysfs interface: /sys/kernel/mm/damon/admin.
+ *
+ * The files describe kdamonds and their monitoring contexts; nothing
+ * reaches DAMON until "on" or "commit" is written to a kdamond's state
+ * file.  Then a context is built from the files under damon_sysfs_lock and
+ * handed to the core: "on" starts a new kdamond with it, "commit" has the
+ * running kdamond take it over through damon_call() and damon_commit_ctx(),
+ * which checks all of it before changing anything.  So bad input fails
+ * the write and leaves a running kdamond as it was.
+ */
+
+#define pr_fmt(fmt) "damon-sysfs: " fmt
+
+#include <linux/damon.h>
+#include <linux/kobject.h>
+#include <linux/pid.h>
+#include <linux/slab.h>
+
+#include "sysfs-common.h"
+
+/* === The tree === */
+
+/*
+ * Most numbered children a directory may have: enough for any real setup,
+ * and few enough that a typo in an nr_* file costs no more than a moment.
+ */
+#define DAMON_SYSFS_MAX_KDAMONDS	256
+#define DAMON_SYSFS_MAX_TARGETS		1024
+#define DAMON_SYSFS_MAX_REGIONS		16384
+#define DAMON_SYSFS_MAX_SCHEMES		256
+
+/* A value file whose value is an unsigned long, any of them. */
+#define DAMON_SYSFS_ULONG_FILE(_name, _def)				\
+	DAMON_SYSFS_FILE(_name, 0600, DAMON_SYSFS_ULONG, 0, ULONG_MAX,	\
+			 _def, NULL)
+
+/* An nr_* file, creating up to _max numbered children. */
+#define DAMON_SYSFS_NR_FILE(_name, _max)				\
+	DAMON_SYSFS_FILE(_name, 0600, DAMON_SYSFS_NR, 0, _max, 0, NULL)
+
+/* regions/<R>/ */
+enum { REGION_START, REGION_END };
+
+static const struct damon_sysfs_file damon_sysfs_region_files[] = {
+	[REGION_START] = DAMON_SYSFS_ULONG_FILE(start, 0),
+	[REGION_END] = DAMON_SYSFS_ULONG_FILE(end, 0),
+};
+
+static const struct damon_sysfs_type damon_sysfs_region_type = {
+	.files = damon_sysfs_region_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_region_files),
+};
+
+/* targets/<T>/regions/ */
+static const struct damon_sysfs_file damon_sysfs_regions_files[] = {
+	DAMON_SYSFS_NR_FILE(nr_regions, DAMON_SYSFS_MAX_REGIONS),
+};
+
+static const struct damon_sysfs_type damon_sysfs_regions_type = {
+	.name = "regions",
+	.files = damon_sysfs_regions_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_regions_files),
+	.child = &damon_sysfs_region_type,
+};
+
+/* targets/<T>/ */
+enum { TARGET_PID };
+enum { TARGET_REGIONS };
+
+static const struct damon_sysfs_file damon_sysfs_target_files[] = {
+	[TARGET_PID] = DAMON_SYSFS_FILE(pid_target, 0600, DAMON_SYSFS_LONG,
+					INT_MIN, INT_MAX, 0, NULL),
+};
+
+static const struct damon_sysfs_type * const damon_sysfs_target_subdirs[] = {
+	[TARGET_REGIONS] = &damon_sysfs_regions_type,
+};
+
+static const struct damon_sysfs_type damon_sysfs_target_type = {
+	.files = damon_sysfs_target_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_target_files),
+	.subdirs = damon_sysfs_target_subdirs,
+	.nr_subdirs = ARRAY_SIZE(damon_sysfs_target_subdirs),
+};
+
+/* contexts/<C>/targets/ */
+static const struct damon_sysfs_file damon_sysfs_targets_files[] = {
+	DAMON_SYSFS_NR_FILE(nr_targets, DAMON_SYSFS_MAX_TARGETS),
+};
+
+static const struct damon_sysfs_type damon_sysfs_targets_type = {
+	.name = "targets",
+	.files = damon_sysfs_targets_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_targets_files),
+	.child = &damon_sysfs_target_type,
+};
+
+/* monitoring_attrs/intervals/, in microseconds */
+enum { INTERVALS_SAMPLE, INTERVALS_AGGR, INTERVALS_UPDATE };
+
+static const struct damon_sysfs_file damon_sysfs_intervals_files[] = {
+	[INTERVALS_SAMPLE] = DAMON_SYSFS_ULONG_FILE(sample_us, 5000),
+	[INTERVALS_AGGR] = DAMON_SYSFS_ULONG_FILE(aggr_us, 100000),
+	[INTERVALS_UPDATE] = DAMON_SYSFS_ULONG_FILE(update_us, 60000000),
+};
+
+static const struct damon_sysfs_type damon_sysfs_intervals_type = {
+	.name = "intervals",
+	.files = damon_sysfs_intervals_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_intervals_files),
+};
+
+/* monitoring_attrs/nr_regions/ */
+enum { NR_REGIONS_MIN, NR_REGIONS_MAX };
+
+static const struct damon_sysfs_file damon_sysfs_nr_regions_files[] = {
+	[NR_REGIONS_MIN] = DAMON_SYSFS_ULONG_FILE(min, 10),
+	[NR_REGIONS_MAX] = DAMON_SYSFS_ULONG_FILE(max, 1000),
+};
+
+static const struct damon_sysfs_type damon_sysfs_nr_regions_type = {
+	.name = "nr_regions",
+	.files = damon_sysfs_nr_regions_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_nr_regions_files),
+};
+
+/* contexts/<C>/monitoring_attrs/ */
+enum { ATTRS_INTERVALS, ATTRS_NR_REGIONS };
+
+static const struct damon_sysfs_type * const damon_sysfs_attrs_subdirs[] = {
+	[ATTRS_INTERVALS] = &damon_sysfs_intervals_type,
+	[ATTRS_NR_REGIONS] = &damon_sysfs_nr_regions_type,
+};
+
+static const struct damon_sysfs_type damon_sysfs_attrs_type = {
+	.name = "monitoring_attrs",
+	.subdirs = damon_sysfs_attrs_subdirs,
+	.nr_subdirs = ARRAY_SIZE(damon_sysfs_attrs_subdirs),
+};
+
+/* schemes/<S>/: what a scheme holds comes with DAMOS. */
+static const struct damon_sysfs_type damon_sysfs_scheme_type = {
+};
+
+/* contexts/<C>/schemes/ */
+static const struct damon_sysfs_file damon_sysfs_schemes_files[] = {
+	DAMON_SYSFS_NR_FILE(nr_schemes, DAMON_SYSFS_MAX_SCHEMES),
+};
+
+static const struct damon_sysfs_type damon_sysfs_schemes_type = {
+	.name = "schemes",
+	.files = damon_sysfs_schemes_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_schemes_files),
+	.child = &damon_sysfs_scheme_type,
+};
+
+/* contexts/<C>/ */
+
+/* Keywords of the operations sets, indexed by &enum damon_ops_id. */
+static const char * const damon_sysfs_ops_keywords[] = {
+	[DAMON_OPS_VADDR] = "vaddr",
+	[DAMON_OPS_FVADDR] = "fvaddr",
+	[DAMON_OPS_PADDR] = "paddr",
+	NULL
+};
+
+static ssize_t avail_operations_show(struct kobject *kobj,
+				     struct kobj_attribute *attr, char *buf)
+{
+	enum damon_ops_id id;
+	int len = 0;
+
+	for (id = 0; id < NR_DAMON_OPS; id++)
+		if (damon_is_registered_ops(id))
+			len += sysfs_emit_at(buf, len, "%s\n",
+					     damon_sysfs_ops_keywords[id]);
+	return len;
+}
+
+enum { CONTEXT_AVAIL_OPS, CONTEXT_OPS };
+enum { CONTEXT_ATTRS, CONTEXT_TARGETS, CONTEXT_SCHEMES };
+
+static const struct damon_sysfs_file damon_sysfs_context_files[] = {
+	[CONTEXT_AVAIL_OPS] = DAMON_SYSFS_CUSTOM_FILE(avail_operations, 0400,
+			avail_operations_show, NULL),
+	[CONTEXT_OPS] = DAMON_SYSFS_FILE(operations, 0600, DAMON_SYSFS_KEYWORD,
+			0, 0, DAMON_OPS_VADDR, damon_sysfs_ops_keywords),
+};
+
+static const struct damon_sysfs_type * const damon_sysfs_context_subdirs[] = {
+	[CONTEXT_ATTRS] = &damon_sysfs_attrs_type,
+	[CONTEXT_TARGETS] = &damon_sysfs_targets_type,
+	[CONTEXT_SCHEMES] = &damon_sysfs_schemes_type,
+};
+
+static const struct damon_sysfs_type damon_sysfs_context_type = {
+	.files = damon_sysfs_context_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_context_files),
+	.subdirs = damon_sysfs_context_subdirs,
+	.nr_subdirs = ARRAY_SIZE(damon_sysfs_context_subdirs),
+};
+
+/* kdamonds/<K>/contexts/: one context per kdamond. */
+static const struct damon_sysfs_file damon_sysfs_contexts_files[] = {
+	DAMON_SYSFS_NR_FILE(nr_contexts, 1),
+};
+
+static const struct damon_sysfs_type damon_sysfs_contexts_type = {
+	.name = "contexts",
+	.files = damon_sysfs_contexts_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_contexts_files),
+	.child = &damon_sysfs_context_type,
+};
+
+/* kdamonds/<K>/: state and pid are below, with the commands. */
+static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf);
+static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
+			   const char *buf, size_t count);
+static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf);
+
+enum { KDAMOND_STATE, KDAMOND_PID };
+enum { KDAMOND_CONTEXTS };
+
+static const struct damon_sysfs_file damon_sysfs_kdamond_files[] = {
+	[KDAMOND_STATE] = DAMON_SYSFS_CUSTOM_FILE(state, 0600, state_show,
+						  state_store),
+	[KDAMOND_PID] = DAMON_SYSFS_CUSTOM_FILE(pid, 0400, pid_show, NULL),
+};
+
+static const struct damon_sysfs_type * const damon_sysfs_kdamond_subdirs[] = {
+	[KDAMOND_CONTEXTS] = &damon_sysfs_contexts_type,
+};
+
+/* The context a kdamond node last started; kept to show its state. */
+static void damon_sysfs_kdamond_release(struct damon_sysfs_node *kdamond)
+{
+	damon_destroy_ctx(kdamond->private);
+}
+
+static const struct damon_sysfs_type damon_sysfs_kdamond_type = {
+	.files = damon_sysfs_kdamond_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_kdamond_files),
+	.subdirs = damon_sysfs_kdamond_subdirs,
+	.nr_subdirs = ARRAY_SIZE(damon_sysfs_kdamond_subdirs),
+	.private_release = damon_sysfs_kdamond_release,
+};
+
+/* kdamonds/ */
+static int damon_sysfs_kdamonds_may_resize(struct damon_sysfs_node *kdamonds)
+{
+	struct damon_ctx *ctx;
+	unsigned int i;
+
+	for (i = 0; i < kdamonds->nr_children; i++) {
+		ctx = kdamonds->children[i]->private;
+		if (ctx && damon_is_running(ctx))
+			return -EBUSY;
+	}
+	return 0;
+}
+
+static const struct damon_sysfs_file damon_sysfs_kdamonds_files[] = {
+	DAMON_SYSFS_NR_FILE(nr_kdamonds, DAMON_SYSFS_MAX_KDAMONDS),
+};
+
+static const struct damon_sysfs_type damon_sysfs_kdamonds_type = {
+	.name = "kdamonds",
+	.files = damon_sysfs_kdamonds_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_kdamonds_files),
+	.child = &damon_sysfs_kdamond_type,
+	.may_resize = damon_sysfs_kdamonds_may_resize,
+};
+
+/* admin/ */
+static const struct damon_sysfs_type * const damon_sysfs_admin_subdirs[] = {
+	&damon_sysfs_kdamonds_type,
+};
+
+static const struct damon_sysfs_type damon_sysfs_admin_type = {
+	.name = "admin",
+	.subdirs = damon_sysfs_admin_subdirs,
+	.nr_subdirs = ARRAY_SIZE(damon_sysfs_admin_subdirs),
+};
+
+/* === From the tree to a context === */
+
+static unsigned long damon_sysfs_val(struct damon_sysfs_node *node,
+				     unsigned int idx)
+{
+	return node->vals[idx];
+}
+
+static struct damon_sysfs_node *
+damon_sysfs_subdir(struct damon_sysfs_node *node, unsigned int idx)
+{
+	return node->subdirs[idx];
+}
+
+static int damon_sysfs_add_regions(struct damon_target *t,
+				   struct damon_sysfs_node *regions)
+{
+	struct damon_sysfs_node *region;
+	struct damon_region *r;
+	unsigned int i;
+
+	for (i = 0; i < regions->nr_children; i++) {
+		region = regions->children[i];
+		r = damon_new_region(damon_sysfs_val(region, REGION_START),
+				     damon_sysfs_val(region, REGION_END));
+		if (!r)
+			return -ENOMEM;
+		/* damon_commit_ctx() checks they are sorted and disjoint. */
+		damon_add_region(r, t);
+	}
+	return 0;
+}
+
+static int damon_sysfs_add_targets(struct damon_ctx *ctx,
+				   struct damon_sysfs_node *targets)
+{
+	struct damon_sysfs_node *target, *regions;
+	struct damon_target *t;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < targets->nr_children; i++) {
+		target = targets->children[i];
+		t = damon_new_target();
+		if (!t)
+			return -ENOMEM;
+		damon_add_target(ctx, t);
+		if (damon_target_has_pid(ctx)) {
+			t->pid = find_get_pid(damon_sysfs_val(target,
+							      TARGET_PID));
+			if (!t->pid)
+				return -EINVAL;
+		}
+		regions = damon_sysfs_subdir(target, TARGET_REGIONS);
+		err = damon_sysfs_add_regions(t, regions);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Build the context the files below @kdamond describe: not a running one
+ * but the description damon_commit_ctx() takes, so its checks are the only
+ * ones and they are the same for "on" and "commit".
+ */
+static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
+				 struct damon_ctx **ctxp)
+{
+	struct damon_sysfs_node *contexts, *context, *attrs, *intervals, *nr;
+	struct damon_sysfs_node *targets;
+	struct damon_ctx *ctx;
+	int err;
+
+	lockdep_assert_held(&damon_sysfs_lock);
+	contexts = damon_sysfs_subdir(kdamond, KDAMOND_CONTEXTS);
+	if (contexts->nr_children != 1)
+		return -EINVAL;
+	context = contexts->children[0];
+	attrs = damon_sysfs_subdir(context, CONTEXT_ATTRS);
+	intervals = damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
+	nr = damon_sysfs_subdir(attrs, ATTRS_NR_REGIONS);
+	targets = damon_sysfs_subdir(context, CONTEXT_TARGETS);
+
+	ctx = damon_new_ctx();
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops.id = damon_sysfs_val(context, CONTEXT_OPS);
+	ctx->attrs = (struct damon_attrs) {
+		.sample_interval = damon_sysfs_val(intervals, INTERVALS_SAMPLE),
+		.aggr_interval = damon_sysfs_val(intervals, INTERVALS_AGGR),
+		.ops_update_interval = damon_sysfs_val(intervals,
+						       INTERVALS_UPDATE),
+		.min_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MIN),
+		.max_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MAX),
+	};
+	err = damon_sysfs_add_targets(ctx, targets);
+	if (err) {
+		damon_destroy_ctx(ctx);
+		return err;
+	}
+	*ctxp = ctx;
+	return 0;
+}
+
+/* === Commands === */
+
+static int damon_sysfs_turn_on(struct damon_sysfs_node *kdamond)
+{
+	struct damon_ctx *old = kdamond->private, *desc, *ctx;
+	int err;
+
+	if (old && damon_is_running(old))
+		return -EBUSY;
+	err = damon_sysfs_build_ctx(kdamond, &desc);
+	if (err)
+		return err;
+	ctx = damon_new_ctx();
+	if (!ctx) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = damon_commit_ctx(ctx, desc);
+	if (!err)
+		err = damon_start(&ctx, 1, false);
+	if (err) {
+		damon_destroy_ctx(ctx);
+		goto out;
+	}
+	kdamond->private = ctx;
+	if (old)
+		damon_destroy_ctx(old);
+out:
+	damon_destroy_ctx(desc);
+	return err;
+}
+
+static int damon_sysfs_turn_off(struct damon_sysfs_node *kdamond)
+{
+	struct damon_ctx *ctx = kdamond->private;
+
+	if (!ctx)
+		return -EINVAL;
+	return damon_stop(&ctx, 1);
+}
+
+/* What a commit hands to the kdamond. */
+struct damon_sysfs_commit {
+	struct damon_ctx *dst, *src;
+};
+
+static int damon_sysfs_commit_fn(void *data)
+{
+	struct damon_sysfs_commit *commit = data;
+
+	return damon_commit_ctx(commit->dst, commit->src);
+}
+
+static int damon_sysfs_commit(struct damon_sysfs_node *kdamond)
+{
+	struct damon_sysfs_commit commit = { .dst = kdamond->private };
+	struct damon_call_control control = {
+		.fn = damon_sysfs_commit_fn,
+		.data = &commit,
+	};
+	int err;
+
+	if (!commit.dst || !damon_is_running(commit.dst))
+		return -EINVAL;
+	err = damon_sysfs_build_ctx(kdamond, &commit.src);
+	if (err)
+		return err;
+	/* -EINVAL, too, if the kdamond stopped by itself meanwhile. */
+	err = damon_call(commit.dst, &control);
+	if (!err)
+		err = control.return_code;
+	damon_destroy_ctx(commit.src);
+	return err;
+}
+
+/* The keywords of the state file, and what each does. */
+static const struct damon_sysfs_command {
+	const char *keyword;
+	int (*fn)(struct damon_sysfs_node *kdamond);
+} damon_sysfs_commands[] = {
+	{ "on", damon_sysfs_turn_on },
+	{ "off", damon_sysfs_turn_off },
+	{ "commit", damon_sysfs_commit },
+};
+
+static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct damon_sysfs_node *kdamond = damon_sysfs_to_node(kobj);
+	const struct damon_sysfs_command *cmd = NULL;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < ARRAY_SIZE(damon_sysfs_commands); i++)
+		if (sysfs_streq(buf, damon_sysfs_commands[i].keyword))
+			cmd = &damon_sysfs_commands[i];
+	if (!cmd)
+		return -EINVAL;
+
+	mutex_lock(&damon_sysfs_lock);
+	if (kdamond->removed)
+		err = -ENODEV;
+	else
+		err = cmd->fn(kdamond);
+	mutex_unlock(&damon_sysfs_lock);
+	return err ? err : count;
+}
+
+static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	struct damon_sysfs_node *kdamond = damon_sysfs_to_node(kobj);
+	struct damon_ctx *ctx;
+	bool on;
+
+	mutex_lock(&damon_sysfs_lock);
+	ctx = kdamond->private;
+	on = ctx && damon_is_running(ctx);
+	mutex_unlock(&damon_sysfs_lock);
+	return sysfs_emit(buf, "%s\n", on ? "on" : "off");
+}
+
+static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	struct damon_sysfs_node *kdamond = damon_sysfs_to_node(kobj);
+	int pid = -1;
+
+	mutex_lock(&damon_sysfs_lock);
+	if (kdamond->private)
+		pid = damon_kdamond_pid(kdamond->private);
+	mutex_unlock(&damon_sysfs_lock);
+	return sysfs_emit(buf, "%d\n", pid);
+}
+
+/* === Initialization === */
+
+static int __init damon_sysfs_init(void)
+{
+	struct damon_sysfs_node *admin;
+	struct kobject *damon;
+	int err;
+
+	damon = kobject_create_and_add("damon", mm_kobj);
+	if (!damon)
+		return -ENOMEM;
+	mutex_lock(&damon_sysfs_lock);
+	err = damon_sysfs_node_create(&damon_sysfs_admin_type, damon,
+				      damon_sysfs_admin_type.name, &admin);
+	if (err && admin)
+		damon_sysfs_node_mark_removed(admin);
+	mutex_unlock(&damon_sysfs_lock);
+	if (err) {
+		if (admin)
+			damon_sysfs_node_put_tree(admin);
+		kobject_put(damon);
+		pr_err("cannot create the sysfs interface: %d\n", err);
+	}
+	return err;
+}
+subsys_initcall(damon_sysfs_init);
