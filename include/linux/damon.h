@@ -265,7 +265,6 @@ static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs
 	return max(attrs->aggr_interval / max(attrs->sample_interval, 1UL), 1UL);
 }
 
-/* A random number in [@lo, @hi), for sampling addresses and split points. */
 /*
  * Whether the targets of @ctx are processes, so that &damon_target.pid must
  * be set, or something without one such as the physical address space.
@@ -275,6 +274,7 @@ static inline bool damon_target_has_pid(const struct damon_ctx *ctx)
 	return ctx->ops.id == DAMON_OPS_VADDR || ctx->ops.id == DAMON_OPS_FVADDR;
 }
 
+/* A random number in [@lo, @hi), for sampling addresses and split points. */
 static inline unsigned long damon_rand(unsigned long lo, unsigned long hi)
 {
 	return lo + get_random_long() % (hi - lo);
