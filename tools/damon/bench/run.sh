@@ -16,6 +16,13 @@
 #                   empty function takes at sampling intervals of 5 ms and 1 s
 #   kdamond-cpu     kdamond CPU time per second of wall time monitoring a
 #                   workload with 10, 100 and 1000 regions (kdamond-cpu.sh)
+#   stock-vs-ours   the base tree's stock DAMON (build-kernel.sh stock)
+#                   against ours, both driven through the same sysfs files:
+#                   accuracy on the stairs and zigzag patterns, kdamond CPU
+#                   at 10..1000 and 1000..10000 regions, latency of
+#                   "commit"; boots alternate stock, ours, stock, ours
+#                   (STOCK_REPS=2 boots of each, about 15 minutes);
+#                   stock-vs-ours.sh measures, compare.py scores
 #
 # A section is a function bench_<name> listed in SECTIONS.  An in-kernel
 # benchmark is a KUnit suite marked slow, run by booting with
@@ -23,8 +30,8 @@
 # guest script from this directory, which prints "key=value" lines for the
 # section to tabulate.  vm_bench() boots the kernel for either.
 #
-# Environment: NO_BUILD=1 to reuse the last bench kernel; KVM, VM_MEM and
-# VM_SMP as for vm-run.
+# Environment: NO_BUILD=1 to reuse the last bench (and stock) kernel;
+# STOCK_REPS; KVM, VM_MEM and VM_SMP as for vm-run.
 
 set -uo pipefail
 
@@ -32,8 +39,9 @@ REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 T=$REPO/tools/damon
 KERNEL=$BUILD/obj-bench/arch/x86/boot/bzImage
+STOCK_KERNEL=$BUILD/obj-stock/arch/x86/boot/bzImage
 
-SECTIONS=(three-regions call-latency kdamond-cpu)
+SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours)
 
 # One benchmark run at a time: they share build/vm/bench* and the CPU.
 mkdir -p "$BUILD"
@@ -42,14 +50,14 @@ flock 7
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-# vm_bench NAME APPEND COMMAND...: boot the bench kernel as build/vm/NAME
-# with APPEND on its command line, run COMMAND in the guest.  The console
-# is left in build/vm/NAME/console.log.
+# vm_bench NAME APPEND COMMAND...: boot the bench kernel (or $BOOT_KERNEL)
+# as build/vm/NAME with APPEND on its command line, run COMMAND in the
+# guest.  The console is left in build/vm/NAME/console.log.
 vm_bench() {
 	local name=$1 append=$2
 
 	shift 2
-	VM_QUIET=1 "$T/vm-run" --kernel "$KERNEL" --name "$name" \
+	VM_QUIET=1 "$T/vm-run" --kernel "${BOOT_KERNEL:-$KERNEL}" --name "$name" \
 		--timeout "${VM_TIMEOUT:-1200}" --append "$append" -- "$@"
 }
 
@@ -143,6 +151,37 @@ bench_kdamond_cpu() {
 		{ echo "bench: no kdamond_cpu lines in $log" >&2; return 1; }
 }
 
+bench_stock_vs_ours() {
+	local workload=$BUILD/bench/pattern reps=${STOCK_REPS:-2}
+	local rep kernel image name runs=() failed=0
+
+	echo "== stock-vs-ours: our DAMON against the base's, both through sysfs"
+	echo "   $reps boots of each kernel, alternating stock and ours"
+	mkdir -p "$BUILD/bench"
+	gcc -O2 -Wall -o "$workload" "$T/bench/pattern.c" ||
+		{ echo "bench: cannot build the workload" >&2; return 1; }
+	for rep in $(seq "$reps"); do
+		for kernel in stock ours; do
+			image=$KERNEL
+			[ $kernel = stock ] && image=$STOCK_KERNEL
+			name=bench-vs-$kernel-$rep
+			if BOOT_KERNEL=$image vm_bench "$name" "kunit.enable=0" \
+				"$T/bench/stock-vs-ours.sh" "$workload" /tmp/out; then
+				runs+=("$kernel=$BUILD/vm/$name/out")
+			else
+				echo "bench: $kernel, boot $rep failed; see" \
+					"$BUILD/vm/$name/console.log" >&2
+				failed=1
+			fi
+		done
+	done
+	[ ${#runs[@]} -gt 0 ] || return 1
+	python3 "$T/bench/compare.py" "${runs[@]}" || return 1
+	echo "   accuracy: nr_accesses > 0 is hot; windows starting less than"
+	echo "   500 ms after a phase change are skipped (compare.py --help)"
+	return $failed
+}
+
 # === Main ===
 
 if [ $# -eq 0 ]; then
@@ -156,6 +195,11 @@ done
 if [ "${NO_BUILD:-0}" != 1 ]; then
 	echo "bench: building the bench kernel" >&2
 	"$T/build-kernel.sh" bench || die "kernel build failed"
+	case " $* " in
+	*" stock-vs-ours "*)
+		echo "bench: building the stock kernel" >&2
+		"$T/build-kernel.sh" stock || die "stock kernel build failed" ;;
+	esac
 fi
 [ -f "$KERNEL" ] || die "no bench kernel at $KERNEL"
 

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workload of the stock-vs-ours benchmark: known access patterns, with the
+ * truth about them logged on CLOCK_MONOTONIC, the clock the damon trace
+ * events are stamped with once trace_clock is "mono".
+ *
+ *   pattern stairs   <nr_buffers> <MiB each> <phase_ms> <nr_phases>
+ *   pattern zigzag   <MiB each> <phase_ms> <nr_phases>
+ *   pattern gradient <nr_buffers> <MiB each>
+ *
+ * stairs sweeps one buffer at a time, the next one every phase (wrapping
+ * around); zigzag is stairs with two large buffers.  gradient runs until
+ * killed and sweeps buffer i on every 2^i-th pass only, so that the
+ * buffers are hot to different degrees and DAMON keeps many regions.
+ *
+ * Every buffer is populated, written once and handed to MADV_COLD before
+ * the phases, so that what a phase leaves alone looks idle.  A sweep
+ * writes one byte per 4 KiB page; after each sweep the TLB is flushed by
+ * write-protecting a scratch area larger than what x86 flushes page by
+ * page: DAMON clears Accessed bits without a TLB flush, and under QEMU TCG
+ * nothing else would make the CPU walk the page tables again.
+ *
+ * The phases start on SIGUSR1 (or at once with -g), so that the monitor
+ * can be set up on a process whose memory is already in place.  Output,
+ * flushed line by line:
+ *
+ *   pid <pid>
+ *   buffer <idx> <start>-<end>             hexadecimal, end exclusive
+ *   ready
+ *   phase <n> <mono ns> hot <idx>          at the start of each phase
+ *   sweeps <n> <count> avg_us <us>         at the end of each phase
+ *   end <mono ns>
+ *
+ * and then it sleeps until killed: a monitor stops by itself once its
+ * target exits, and a run should end with it still up.
+ */
+
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_COLD
+#define MADV_COLD	20
+#endif
+
+#define STRIDE		4096UL
+#define MAX_BUFFERS	32
+/* More pages than x86 invalidates one at a time (33): a full flush. */
+#define SCRATCH_PAGES	64
+
+static char *buffers[MAX_BUFFERS];
+static unsigned long buffer_sz;
+static char *scratch;
+static unsigned long scratch_sz;
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: pattern [-g] stairs <nr_buffers> <MiB> <phase_ms> <nr_phases>\n"
+		"       pattern [-g] zigzag <MiB> <phase_ms> <nr_phases>\n"
+		"       pattern [-g] gradient <nr_buffers> <MiB>\n"
+		"  -g: start at once instead of waiting for SIGUSR1\n");
+	exit(2);
+}
+
+static unsigned long arg_ulong(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 0);
+
+	if (end == s || *end)
+		usage();
+	return v;
+}
+
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void sweep(char *buf, char val)
+{
+	unsigned long off;
+
+	/* Atomic stores: the compiler may neither drop nor merge them. */
+	for (off = 0; off < buffer_sz; off += STRIDE)
+		__atomic_store_n(&buf[off], val, __ATOMIC_RELAXED);
+}
+
+static void flush_tlb(void)
+{
+	if (mprotect(scratch, scratch_sz, PROT_READ) ||
+	    mprotect(scratch, scratch_sz, PROT_READ | PROT_WRITE)) {
+		perror("mprotect");
+		exit(1);
+	}
+}
+
+static char *map_populated(unsigned long sz)
+{
+	char *p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	return p;
+}
+
+/* Sweep buffer @idx for @ms milliseconds as phase @n, logging both ends. */
+static void run_phase(int n, int idx, unsigned long ms)
+{
+	unsigned long long start = mono_ns(), end = start + ms * 1000000ULL;
+	unsigned long long now = start, sweeps = 0;
+	char val = 1;
+
+	printf("phase %d %llu hot %d\n", n, start, idx);
+	fflush(stdout);
+	while (now < end) {
+		sweep(buffers[idx], val++);
+		flush_tlb();
+		sweeps++;
+		now = mono_ns();
+	}
+	printf("sweeps %d %llu avg_us %llu\n", n, sweeps,
+	       (now - start) / 1000 / sweeps);
+	fflush(stdout);
+}
+
+static void run_gradient(int nr_buffers)
+{
+	unsigned long pass;
+	int i;
+
+	for (pass = 1; ; pass++) {
+		for (i = 0; i < nr_buffers; i++)
+			if (!(pass & ((1UL << i) - 1)))
+				sweep(buffers[i], pass);
+		flush_tlb();
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	unsigned long mib, phase_ms = 0, nr_phases = 0;
+	int nr_buffers, i, go = 0, sig;
+	const char *mode;
+	sigset_t set;
+
+	if (argc > 1 && !strcmp(argv[1], "-g")) {
+		go = 1;
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		usage();
+	mode = argv[1];
+	if (!strcmp(mode, "stairs") && argc == 6) {
+		nr_buffers = arg_ulong(argv[2]);
+		mib = arg_ulong(argv[3]);
+		phase_ms = arg_ulong(argv[4]);
+		nr_phases = arg_ulong(argv[5]);
+	} else if (!strcmp(mode, "zigzag") && argc == 5) {
+		nr_buffers = 2;
+		mib = arg_ulong(argv[2]);
+		phase_ms = arg_ulong(argv[3]);
+		nr_phases = arg_ulong(argv[4]);
+	} else if (!strcmp(mode, "gradient") && argc == 4) {
+		nr_buffers = arg_ulong(argv[2]);
+		mib = arg_ulong(argv[3]);
+	} else {
+		usage();
+	}
+	if (nr_buffers < 1 || nr_buffers > MAX_BUFFERS || !mib ||
+	    mib > (1UL << 20))
+		usage();
+	buffer_sz = mib << 20;
+
+	/* Block SIGUSR1 before telling anyone our pid: no lost wake-up. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	scratch_sz = SCRATCH_PAGES * sysconf(_SC_PAGESIZE);
+	scratch = map_populated(scratch_sz);
+	memset(scratch, 1, scratch_sz);
+
+	printf("pid %d\n", getpid());
+	for (i = 0; i < nr_buffers; i++) {
+		buffers[i] = map_populated(buffer_sz);
+		sweep(buffers[i], 0);
+		/* Clear the Accessed bits populating set; a hint only. */
+		madvise(buffers[i], buffer_sz, MADV_COLD);
+		printf("buffer %d 0x%lx-0x%lx\n", i, (unsigned long)buffers[i],
+		       (unsigned long)buffers[i] + buffer_sz);
+	}
+	printf("ready\n");
+	fflush(stdout);
+	if (!go && sigwait(&set, &sig)) {
+		perror("sigwait");
+		return 1;
+	}
+
+	if (!strcmp(mode, "gradient"))
+		run_gradient(nr_buffers);
+	for (i = 0; i < (int)nr_phases; i++)
+		run_phase(i, i % nr_buffers, phase_ms);
+	printf("end %llu\n", mono_ns());
+	fflush(stdout);
+	for (;;)
+		pause();
+}
