@@ -152,8 +152,8 @@ def collect(kernel_dirs, settle_ns):
     for kernel, dirs in runs.items():
         m = metrics.setdefault(kernel, {})
         acc = collections.defaultdict(collections.Counter)
-        cpu = collections.defaultdict(list)
-        regions = collections.defaultdict(list)
+        overhead = collections.defaultdict(lambda:
+                                           collections.defaultdict(list))
         lat = collections.defaultdict(list)
         fails = collections.Counter()
         for d in dirs:
@@ -170,10 +170,23 @@ def collect(kernel_dirs, settle_ns):
                     acc[pat].update(s)
                     per_boot.append(f'{kernel} {d} {pat}: {dict(s)}')
                 elif line.startswith('overhead '):
-                    cpu[kv['config']].append(int(kv['cpu_ns']) /
-                                             int(kv['wall_ns']))
-                    regions[kv['config']].append(int(kv['nr_regions']))
-                    per_boot.append(f'{kernel} {d} {line}')
+                    cfg = f"@{kv['min']}..{kv['max']}"
+                    cpu_ns, wall_ns = int(kv['cpu_ns']), int(kv['wall_ns'])
+                    aggrs, _ = read_aggregations(
+                        os.path.join(d, f"overhead-{kv['config']}.trace"))
+                    if len(aggrs) < 2:
+                        raise ValueError(f'{d}: no trace of overhead {cfg}')
+                    nr = sum(len(r) for _, r in aggrs) / len(aggrs)
+                    aggr_ns = (aggrs[-1][0] - aggrs[0][0]) / (len(aggrs) - 1)
+                    samples = wall_ns / aggr_ns * int(kv['aggr_us']) / \
+                        int(kv['sample_us'])
+                    o = overhead[cfg]
+                    o['cpu/wall'].append(cpu_ns / wall_ns)
+                    o['nr_regions'].append(nr)
+                    o['aggr ms'].append(aggr_ns / 10**6)
+                    o['ns/region/sample'].append(cpu_ns / samples / nr)
+                    per_boot.append(f'{kernel} {d} {line} nr_regions={nr:.0f}'
+                                    f' aggr_ns={aggr_ns:.0f}')
                 elif line.startswith('commit '):
                     if 'failed' in kv:
                         fails[kv['sample_us']] += 1
@@ -187,13 +200,13 @@ def collect(kernel_dirs, settle_ns):
                                            if s['est'] else 0)
             m[f'{pat} hot recall %'] = 100 * s['inter'] / s['true']
             m[f'{pat} scored windows'] = s['windows']
-            m[f'{pat} aggr interval ms'] = (s['interval_ns'] /
+            m[f'{pat} aggr ms'] = (s['interval_ns'] /
                                             s['intervals'] / 10**6)
             if s['lost'] or s['dropped']:
                 m[f'{pat} lost events/aggrs'] = s['lost'] + s['dropped']
-        for cfg in cpu:
-            m[f'cpu/wall {cfg}'] = sum(cpu[cfg]) / len(cpu[cfg])
-            m[f'nr_regions {cfg}'] = sum(regions[cfg]) / len(regions[cfg])
+        for cfg, o in overhead.items():
+            for name, v in o.items():
+                m[f'{name} {cfg}'] = sum(v) / len(v)
         for sample in set(lat) | set(fails):
             name = '5ms' if sample == '5000' else f'{int(sample) // 1000}ms'
             if lat[sample]:
@@ -207,18 +220,13 @@ def collect(kernel_dirs, settle_ns):
     return metrics, per_boot
 
 
-ORDER = ['stairs wss error %', 'stairs hot precision %',
-         'stairs hot recall %', 'stairs scored windows',
-         'stairs aggr interval ms',
-         'zigzag wss error %', 'zigzag hot precision %',
-         'zigzag hot recall %', 'zigzag scored windows',
-         'zigzag aggr interval ms',
-         'cpu/wall default', 'nr_regions default',
-         'cpu/wall many', 'nr_regions many',
-         'commit@5ms p50 ms', 'commit@5ms p90 ms', 'commit@5ms max ms',
-         'commit@5ms count',
-         'commit@1000ms p50 ms', 'commit@1000ms p90 ms',
-         'commit@1000ms max ms', 'commit@1000ms count']
+ORDER = [f'{p} {m}' for p in ('stairs', 'zigzag')
+         for m in ('wss error %', 'hot precision %', 'hot recall %',
+                   'scored windows', 'aggr ms')]
+ORDER += [f'{m} {c}' for c in ('@10..1000', '@1000..10000')
+          for m in ('cpu/wall', 'nr_regions', 'aggr ms', 'ns/region/sample')]
+ORDER += [f'commit@{s} {m}' for s in ('5ms', '1000ms')
+          for m in ('p50 ms', 'p90 ms', 'max ms', 'count')]
 
 
 def fmt(v):

@@ -16,7 +16,9 @@
 #                   compare.py to score
 #   overhead        kdamond CPU seconds per wall second on the gradient
 #                   workload (256 MiB) at the default region bounds and at
-#                   1000..10000 regions
+#                   1000..10000 regions, traced meanwhile to see how many
+#                   regions and aggregations that bought
+#                   (overhead-<config>.trace)
 #   latency         how long "echo commit > state" takes at sampling
 #                   intervals of 5 ms and 1 s (aggregation 20x sampling),
 #                   issued at random points of the aggregation interval
@@ -153,7 +155,7 @@ accuracy() {
 
 # overhead NAME MIN MAX: kdamond CPU per wall second with MIN..MAX regions.
 overhead() {
-	local name=$1 min=$2 max=$3 kpid c0 c1 t0 t1 lost regions
+	local name=$1 min=$2 max=$3 kpid c0 c1 t0 t1 lost
 
 	damon_reset || fail "cannot reset the sysfs tree"
 	# shellcheck disable=SC2086
@@ -162,27 +164,23 @@ overhead() {
 		fail "overhead $name: cannot start monitoring"
 	kpid=$(kdamond_pid) || exit 1
 	sleep "$CPU_WARMUP_S"
+	# The trace tells how many regions and aggregations the CPU time
+	# bought; it costs one event per region and aggregation, little
+	# next to the two page table walks per region and sample.
+	trace_start
 	# Builtins only between the readings, which come in pairs.
 	read -r c0 _ < "/proc/$kpid/schedstat"
 	t0=$EPOCHREALTIME
 	sleep "$CPU_SECS"
 	read -r c1 _ < "/proc/$kpid/schedstat"
 	t1=$EPOCHREALTIME
-	# How many regions it kept, traced only now: tracing costs CPU too.
-	trace_start
-	sleep 2
 	lost=$(trace_stop)
-	regions=$(awk '/damon_aggregated:/ {
-			for (i = 1; i <= NF; i++)
-				if ($i ~ /^nr_regions=/) {
-					sub(/nr_regions=/, "", $i); sum += $i; n++
-				}
-		} END { printf "%.0f", n ? sum / n : 0 }' $TRACE/trace)
 	damon_state off || fail "overhead $name: cannot stop monitoring"
 	stop_workload
-	say "overhead config=$name min=$min max=$max" \
+	cat $TRACE/trace > "$out/overhead-$name.trace"
+	say "overhead config=$name sample_us=5000 aggr_us=100000 min=$min max=$max" \
 		"cpu_ns=$((c1 - c0)) wall_ns=$(( ($(us $t1) - $(us $t0)) * 1000 ))" \
-		"nr_regions=$regions lost=$lost"
+		"lost=$lost"
 }
 
 # latency SAMPLE_US REPS: time "commit" writes at SAMPLE_US sampling.
