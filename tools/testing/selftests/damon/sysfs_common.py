@@ -12,7 +12,6 @@ found as wsse_common finds it: next to the tests.
 Every test leaves the tree as it found it: kdamond 0 off and nr_kdamonds 0.
 """
 
-import errno
 import gzip
 import os
 import re
@@ -20,7 +19,6 @@ import select
 import struct
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsse_common as wc   # noqa: E402
@@ -160,11 +158,12 @@ class Checker:
             self.fail(msg, ours)
         return cond
 
-    def expect_errno(self, err, want, what):
+    def expect_errno(self, err, want, what, ours=False):
         """want: one errno or a collection of accepted ones."""
         wants = want if isinstance(want, (set, tuple, list)) else (want,)
         return self.expect(err in wants, '%s: got %s, want %s' % (
-            what, errno_name(err), '/'.join(errno_name(w) for w in wants)))
+            what, errno_name(err), '/'.join(errno_name(w) for w in wants)),
+            ours)
 
     def finish(self, kmsg=None):
         if kmsg:
@@ -285,11 +284,17 @@ def cleanup():
     if not os.path.isdir(ADMIN):
         return
     nr_kdamonds = os.path.join(KDAMONDS, 'nr_kdamonds')
-    if os.path.isdir(KDAMOND):
-        if read(os.path.join(KDAMOND, 'state')) != 'off':
-            write(os.path.join(KDAMOND, 'state'), 'off')
-            wait_for(lambda: read(os.path.join(KDAMOND, 'state')) == 'off',
-                     STOP_TIMEOUT)
+    state_file = os.path.join(KDAMOND, 'state')
+
+    def is_off():
+        try:
+            return read(state_file) == 'off'
+        except OSError:         # no kdamond 0 (any more)
+            return True
+
+    if not is_off():
+        write(state_file, 'off')
+        wait_for(is_off, STOP_TIMEOUT)
     if not wait_for(lambda: write(nr_kdamonds, 0) == 0, STOP_TIMEOUT):
         log('cleanup: cannot write 0 to nr_kdamonds')
 
