@@ -28,6 +28,9 @@
  */
 #define DAMON_MIN_REGION	PAGE_SIZE
 
+/* Highest priority score of a region for a scheme; the lowest is 0. */
+#define DAMOS_MAX_SCORE		99
+
 struct damon_ctx;
 struct damon_target;
 struct damon_region;
@@ -163,6 +166,282 @@ struct damon_operations {
 };
 
 /**
+ * enum damos_action - What a DAMON-based operation scheme does to a region.
+ * @DAMOS_WILLNEED:	Read the region in ahead, as MADV_WILLNEED does.
+ * @DAMOS_COLD:		Deactivate the region, as MADV_COLD does.
+ * @DAMOS_PAGEOUT:	Reclaim the region, as MADV_PAGEOUT does.
+ * @DAMOS_HUGEPAGE:	Allow huge pages, as MADV_HUGEPAGE does.
+ * @DAMOS_NOHUGEPAGE:	Forbid huge pages, as MADV_NOHUGEPAGE does.
+ * @DAMOS_LRU_PRIO:	Move the region's pages to the head of their LRU.
+ * @DAMOS_LRU_DEPRIO:	Move the region's pages to the tail of their LRU.
+ * @DAMOS_MIGRATE_HOT:	Migrate the region to @target_nid, hottest first.
+ * @DAMOS_MIGRATE_COLD:	Migrate the region to @target_nid, coldest first.
+ * @DAMOS_STAT:		Nothing; only count the region in the statistics.
+ * @NR_DAMOS_ACTIONS:	Number of actions.
+ *
+ * Which actions an operations set supports is up to the set; the others
+ * apply to nothing.  The order is ABI: the sysfs keywords follow it.
+ */
+enum damos_action {
+	DAMOS_WILLNEED,
+	DAMOS_COLD,
+	DAMOS_PAGEOUT,
+	DAMOS_HUGEPAGE,
+	DAMOS_NOHUGEPAGE,
+	DAMOS_LRU_PRIO,
+	DAMOS_LRU_DEPRIO,
+	DAMOS_MIGRATE_HOT,
+	DAMOS_MIGRATE_COLD,
+	DAMOS_STAT,
+	NR_DAMOS_ACTIONS,
+};
+
+/**
+ * struct damos_access_pattern - Which regions a scheme applies to.
+ * @min_sz_region:	Smallest region size, in bytes.
+ * @max_sz_region:	Largest region size, in bytes.
+ * @min_nr_accesses:	Lowest access frequency, in samples per aggregation.
+ * @max_nr_accesses:	Highest access frequency.
+ * @min_age_region:	Lowest age, in aggregation intervals.
+ * @max_age_region:	Highest age.
+ *
+ * All ranges are closed.  The frequency compared is
+ * &damon_region.nr_accesses_bp / 10000, fresh at every sample.
+ */
+struct damos_access_pattern {
+	unsigned long min_sz_region, max_sz_region;
+	unsigned int min_nr_accesses, max_nr_accesses;
+	unsigned int min_age_region, max_age_region;
+};
+
+/**
+ * enum damos_quota_goal_metric - What a quota goal measures.
+ * @DAMOS_QUOTA_USER_INPUT:	A value the user feeds in.
+ * @DAMOS_QUOTA_SOME_MEM_PSI_US: Time some task stalled on memory during
+ *				the last quota window, in microseconds.
+ * @NR_DAMOS_QUOTA_GOAL_METRICS: Number of metrics.
+ */
+enum damos_quota_goal_metric {
+	DAMOS_QUOTA_USER_INPUT,
+	DAMOS_QUOTA_SOME_MEM_PSI_US,
+	NR_DAMOS_QUOTA_GOAL_METRICS,
+};
+
+/**
+ * struct damos_quota_goal - A value a scheme's quota is tuned to reach.
+ * @metric:		What is measured.
+ * @target_value:	The value to reach.
+ * @current_value:	The value last measured (or fed, for
+ *			%DAMOS_QUOTA_USER_INPUT).
+ * @last_psi_total:	PSI total at the last measurement, in ns.
+ * @list:		Position in &damos_quota.goals.
+ */
+struct damos_quota_goal {
+	enum damos_quota_goal_metric metric;
+	unsigned long target_value;
+	unsigned long current_value;
+	u64 last_psi_total;
+	struct list_head list;
+};
+
+/**
+ * struct damos_quota - How much a scheme may do per time window.
+ * @reset_interval:	Length of a window, in milliseconds.
+ * @ms:			Time the action may take per window; 0 for no limit.
+ * @sz:			Bytes the action may be tried on per window; 0 for
+ *			no limit.
+ * @goals:		&struct damos_quota_goal that tune the size quota.
+ * @esz:		Effective size quota of the current window: what @ms,
+ *			@sz and @goals allow together.  0 for no limit.
+ * @weight_sz:		Weight of the region size in the priority score.
+ * @weight_nr_accesses:	Weight of the access frequency.
+ * @weight_age:		Weight of the age.
+ *
+ * When more regions match than the quota allows, those of the highest
+ * priority score (0..99, from the operations set or from the weights) go
+ * first.  The fields after @weight_age are the kdamond's.
+ *
+ * @charged_sz:		Bytes charged in the current window.
+ * @charged_from:	Start of the current window, in jiffies.
+ * @charge_target_from:	Target where the last window ran out of quota.
+ * @charge_addr_from:	Address there, so the next window starts after it.
+ * @total_charged_sz:	Bytes charged in all windows.
+ * @total_charged_ns:	Time the action took in all windows.
+ * @esz_bp:		Goal-tuned size quota, in 1/10000 bytes.
+ * @min_score:		Lowest score applied to in the current pass.
+ * @histogram:		Bytes of matching regions per score, for @min_score.
+ */
+struct damos_quota {
+	unsigned long reset_interval;
+	unsigned long ms;
+	unsigned long sz;
+	struct list_head goals;
+	unsigned long esz;
+	unsigned int weight_sz;
+	unsigned int weight_nr_accesses;
+	unsigned int weight_age;
+/* private: */
+	unsigned long charged_sz;
+	unsigned long charged_from;
+	struct damon_target *charge_target_from;
+	unsigned long charge_addr_from;
+	unsigned long total_charged_sz;
+	unsigned long total_charged_ns;
+	unsigned long esz_bp;
+	unsigned int min_score;
+	unsigned long histogram[DAMOS_MAX_SCORE + 1];
+};
+
+/**
+ * enum damos_wmark_metric - What watermarks compare.
+ * @DAMOS_WMARK_NONE:		Nothing; the scheme is always active.
+ * @DAMOS_WMARK_FREE_MEM_RATE:	Free memory, per mille of all memory.
+ * @NR_DAMOS_WMARK_METRICS:	Number of metrics.
+ */
+enum damos_wmark_metric {
+	DAMOS_WMARK_NONE,
+	DAMOS_WMARK_FREE_MEM_RATE,
+	NR_DAMOS_WMARK_METRICS,
+};
+
+/**
+ * struct damos_watermarks - When a scheme is active.
+ * @metric:	What is compared.
+ * @interval:	How often it is checked, in microseconds.
+ * @high:	Above this the scheme is inactive.
+ * @mid:	An inactive scheme activates below this.
+ * @low:	Below this the scheme is inactive.
+ * @activated:	Whether the scheme is active; the kdamond's.
+ */
+struct damos_watermarks {
+	enum damos_wmark_metric metric;
+	unsigned long interval;
+	unsigned long high, mid, low;
+/* private: */
+	bool activated;
+};
+
+/**
+ * enum damos_filter_type - What a DAMOS filter looks at.
+ * @DAMOS_FILTER_TYPE_ANON:	Anonymous pages.
+ * @DAMOS_FILTER_TYPE_MEMCG:	Pages of a memory cgroup.
+ * @DAMOS_FILTER_TYPE_YOUNG:	Pages accessed since the last check.
+ * @DAMOS_FILTER_TYPE_ADDR:	An address range.
+ * @DAMOS_FILTER_TYPE_TARGET:	A target, by its index in the context.
+ * @NR_DAMOS_FILTER_TYPES:	Number of types.
+ *
+ * The first three are judged by the operations set per page, the others
+ * by the core per region.  The order is ABI: the sysfs keywords follow it.
+ */
+enum damos_filter_type {
+	DAMOS_FILTER_TYPE_ANON,
+	DAMOS_FILTER_TYPE_MEMCG,
+	DAMOS_FILTER_TYPE_YOUNG,
+	DAMOS_FILTER_TYPE_ADDR,
+	DAMOS_FILTER_TYPE_TARGET,
+	NR_DAMOS_FILTER_TYPES,
+};
+
+/**
+ * struct damos_filter - Memory a scheme allows or rejects.
+ * @type:	What the filter looks at.
+ * @matching:	Whether the filter is about memory that has the property
+ *		(true) or memory that has not.
+ * @allow:	Whether memory the filter is about is allowed or rejected.
+ * @memcg_id:	For %DAMOS_FILTER_TYPE_MEMCG, the cgroup's id.
+ * @addr_range:	For %DAMOS_FILTER_TYPE_ADDR, the range.
+ * @target_idx:	For %DAMOS_FILTER_TYPE_TARGET, the target's index.
+ * @list:	Position in &damos.filters.
+ *
+ * Filters are looked at in order; the first one the memory is about
+ * decides.  Memory none is about is allowed.
+ */
+struct damos_filter {
+	enum damos_filter_type type;
+	bool matching;
+	bool allow;
+	union {
+		unsigned short memcg_id;
+		struct damon_addr_range addr_range;
+		int target_idx;
+	};
+	struct list_head list;
+};
+
+/**
+ * struct damos_stat - What a scheme did.
+ * @nr_tried:	Regions the action was tried on.
+ * @sz_tried:	Bytes of those.
+ * @nr_applied:	Regions the action was applied to, in part at least.
+ * @sz_applied:	Bytes it was applied to.
+ * @sz_ops_filter_passed: Bytes of tried regions the operations set's
+ *		filters let through.
+ * @qt_exceeds:	Quota windows in which the quota ran out.
+ */
+struct damos_stat {
+	unsigned long nr_tried;
+	unsigned long sz_tried;
+	unsigned long nr_applied;
+	unsigned long sz_applied;
+	unsigned long sz_ops_filter_passed;
+	unsigned long qt_exceeds;
+};
+
+/**
+ * struct damos - A DAMON-based operation scheme.
+ * @pattern:		Which regions it applies to.
+ * @action:		What it does to them.
+ * @apply_interval_us:	How often it is applied, in microseconds; 0 for
+ *			every aggregation interval.
+ * @quota:		How much it may do.
+ * @wmarks:		When it is active.
+ * @target_nid:		Destination node of the migrate actions.
+ * @filters:		&struct damos_filter, in order.
+ * @stat:		What it did.
+ * @list:		Position in &damon_ctx.schemes.
+ *
+ * The fields below are the kdamond's.
+ *
+ * @next_apply_sis:	&damon_ctx.passed_sample_intervals of the next
+ *			application.
+ * @walk_completed:	A pending damos_walk() saw this scheme's whole pass.
+ */
+struct damos {
+	struct damos_access_pattern pattern;
+	enum damos_action action;
+	unsigned long apply_interval_us;
+	struct damos_quota quota;
+	struct damos_watermarks wmarks;
+	int target_nid;
+	struct list_head filters;
+	struct damos_stat stat;
+	struct list_head list;
+/* private: */
+	unsigned long next_apply_sis;
+	bool walk_completed;
+};
+
+/**
+ * struct damos_walk_control - A visit of the regions schemes are tried on.
+ * @walk_fn:	Called in the kdamond for each region a scheme is tried on,
+ *		with the bytes of it the operations set's filters passed.
+ * @data:	First argument of @walk_fn.
+ * @canceled:	The kdamond stopped or was deactivated before the walk
+ *		finished.
+ *
+ * See damos_walk().
+ */
+struct damos_walk_control {
+	void (*walk_fn)(void *data, struct damon_ctx *ctx,
+			struct damon_target *t, struct damon_region *r,
+			struct damos *s, unsigned long sz_filter_passed);
+	void *data;
+	bool canceled;
+/* private: */
+	struct completion completion;
+};
+
+/**
  * struct damon_attrs - Monitoring attributes of a context.
  * @sample_interval:	Time between two samples of a region.
  * @aggr_interval:	Time over which samples are counted into
@@ -233,7 +512,8 @@ struct damon_call_control {
  *			running.
  * @call_controls:	Queued damon_call() requests.  Protected by
  *			@call_controls_lock.
- * @call_controls_lock:	Protects @call_controls.
+ * @call_controls_lock:	Protects @call_controls and @walk_control.
+ * @walk_control:	The pending damos_walk(), or NULL.
  * @repeat_controls:	Repeated damon_call() requests; the kdamond's own.
  */
 struct damon_ctx {
@@ -254,6 +534,7 @@ struct damon_ctx {
 	struct list_head call_controls;
 	spinlock_t call_controls_lock;		/* protects @call_controls */
 	struct list_head repeat_controls;
+	struct damos_walk_control *walk_control;
 };
 
 /*
@@ -317,6 +598,18 @@ static inline struct damon_region *damon_prev_region(struct damon_region *r)
 #define damon_for_each_target_safe(t, n, c) \
 	list_for_each_entry_safe(t, n, &(c)->adaptive_targets, list)
 
+#define damon_for_each_scheme(s, c) list_for_each_entry(s, &(c)->schemes, list)
+#define damon_for_each_scheme_safe(s, n, c) \
+	list_for_each_entry_safe(s, n, &(c)->schemes, list)
+
+#define damos_for_each_filter(f, s) list_for_each_entry(f, &(s)->filters, list)
+#define damos_for_each_filter_safe(f, n, s) \
+	list_for_each_entry_safe(f, n, &(s)->filters, list)
+
+#define damos_for_each_quota_goal(g, q) list_for_each_entry(g, &(q)->goals, list)
+#define damos_for_each_quota_goal_safe(g, n, q) \
+	list_for_each_entry_safe(g, n, &(q)->goals, list)
+
 #ifdef CONFIG_DAMON
 
 /* Regions (core.c) */
@@ -343,6 +636,29 @@ struct damon_ctx *damon_new_ctx(void);
 void damon_destroy_ctx(struct damon_ctx *ctx);
 int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs);
 int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src);
+
+/* Schemes (schemes.c) */
+struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
+			       enum damos_action action,
+			       unsigned long apply_interval_us,
+			       struct damos_quota *quota,
+			       struct damos_watermarks *wmarks,
+			       int target_nid);
+void damon_add_scheme(struct damon_ctx *ctx, struct damos *s);
+void damon_destroy_scheme(struct damos *s);
+void damon_set_schemes(struct damon_ctx *ctx, struct damos **schemes,
+		       ssize_t nr_schemes);
+struct damos_filter *damos_new_filter(enum damos_filter_type type,
+				      bool matching, bool allow);
+void damos_add_filter(struct damos *s, struct damos_filter *f);
+void damos_destroy_filter(struct damos_filter *f);
+struct damos_quota_goal *
+damos_new_quota_goal(enum damos_quota_goal_metric metric,
+		     unsigned long target_value);
+void damos_add_quota_goal(struct damos_quota *q, struct damos_quota_goal *g);
+void damos_destroy_quota_goal(struct damos_quota_goal *g);
+int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src);
+int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control);
 
 /* Operations sets (core.c) */
 int damon_register_ops(struct damon_operations *ops);

@@ -19,6 +19,8 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/damon.h>
 
+#include "schemes.h"
+
 /* === Data === */
 
 /* Regions are small, numerous and short-lived: give them their own cache. */
@@ -366,11 +368,14 @@ struct damon_ctx *damon_new_ctx(void)
 void damon_destroy_ctx(struct damon_ctx *ctx)
 {
 	struct damon_target *t, *next;
+	struct damos *s, *next_s;
 
 	damon_stop(&ctx, 1);
 	wait_for_completion(&ctx->kdamond_exited);
 	damon_for_each_target_safe(t, next, ctx)
 		damon_destroy_target(t);
+	damon_for_each_scheme_safe(s, next_s, ctx)
+		damon_destroy_scheme(s);
 	mutex_destroy(&ctx->kdamond_lock);
 	kfree(ctx);
 }
@@ -662,9 +667,9 @@ static void kdamond_merge_regions(struct damon_ctx *ctx, unsigned int thres,
  *
  * Return: the upper part, or NULL if out of memory (@r is unchanged then).
  */
-static struct damon_region *damon_split_region_at(struct damon_target *t,
-						  struct damon_region *r,
-						  unsigned long sz_r)
+struct damon_region *damon_split_region_at(struct damon_target *t,
+					   struct damon_region *r,
+					   unsigned long sz_r)
 {
 	struct damon_region *upper;
 
@@ -802,7 +807,7 @@ static int damon_check_commit(struct damon_ctx *dst, struct damon_ctx *src)
 	/* There is only one physical address space. */
 	if (src->ops.id == DAMON_OPS_PADDR && nr_targets > 1)
 		return -EINVAL;
-	return 0;
+	return damon_check_commit_schemes(src);
 }
 
 /* Give @dst the regions @src has, keeping the history where they meet. */
@@ -916,6 +921,9 @@ int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 	err = damon_commit_targets(dst, src);
 	if (err)
 		return err;
+	err = damon_commit_schemes(dst, src);
+	if (err)
+		return err;
 	if (running) {
 		if (dst->ops.init)
 			dst->ops.init(dst);
@@ -976,15 +984,16 @@ static bool kdamond_call_pending(struct damon_ctx *ctx)
 	return pending;
 }
 
+static bool kdamond_should_stop(struct damon_ctx *ctx)
+{
+	return READ_ONCE(ctx->kdamond_stop);
+}
+
 /*
  * Sleep until @deadline, idle so as not to count as load, serving
  * damon_call() requests as they come: a caller wakes us, so it waits for
  * its function to run, not for the sampling interval to pass.
  */
-static bool kdamond_should_stop(struct damon_ctx *ctx)
-{
-	return READ_ONCE(ctx->kdamond_stop);
-}
 
 static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline)
 {
@@ -1038,16 +1047,28 @@ static int kdamond_fn(void *data)
 	unsigned int max_nr_accesses = 0, last_nr_regions = 0;
 	struct damon_target *t;
 	struct damon_region *r, *next;
+	unsigned long wait_us;
 	ktime_t deadline;
+	bool aggregated;
 
 	pr_debug("kdamond (%d) starts\n", current->pid);
 
 	if (ctx->ops.init)
 		ctx->ops.init(ctx);
 	kdamond_init_intervals(ctx);
+	kdamond_init_schemes(ctx);
 	ctx->sz_limit = damon_region_sz_limit(ctx);
 
 	while (!kdamond_should_stop(ctx) && kdamond_has_target(ctx)) {
+		wait_us = kdamond_wmarks_wait_us(ctx);
+		if (wait_us) {
+			/* No scheme would apply: no walk can finish. */
+			damos_walk_cancel(ctx);
+			wait_us = max(wait_us, ctx->attrs.sample_interval);
+			kdamond_sleep_until(ctx, ktime_add_us(ktime_get(),
+							      wait_us));
+			continue;
+		}
 		deadline = ktime_add_us(ktime_get(), ctx->attrs.sample_interval);
 		if (ctx->ops.prepare_access_checks)
 			ctx->ops.prepare_access_checks(ctx);
@@ -1060,9 +1081,13 @@ static int kdamond_fn(void *data)
 		if (ctx->ops.check_accesses)
 			max_nr_accesses = ctx->ops.check_accesses(ctx);
 
-		if (ctx->passed_sample_intervals >= ctx->next_aggregation_sis) {
+		aggregated = ctx->passed_sample_intervals >=
+			ctx->next_aggregation_sis;
+		if (aggregated)
 			kdamond_merge_regions(ctx, max_nr_accesses / 10,
 					      ctx->sz_limit);
+		kdamond_apply_schemes(ctx);
+		if (aggregated) {
 			kdamond_reset_aggregated(ctx);
 			kdamond_split_regions(ctx, &last_nr_regions);
 			if (ctx->ops.reset_aggregated)
@@ -1101,6 +1126,7 @@ static int kdamond_fn(void *data)
 	mutex_lock(&ctx->kdamond_lock);
 	ctx->kdamond = NULL;
 	kdamond_call(ctx, true);
+	damos_walk_cancel(ctx);
 	mutex_unlock(&ctx->kdamond_lock);
 
 	pr_debug("kdamond (%d) finishes\n", current->pid);

@@ -1,0 +1,914 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * DAMON-based operation schemes (DAMOS).
+ *
+ * A scheme names an access pattern and an action; at each of its apply
+ * intervals the kdamond tries the action on every region whose size,
+ * access frequency and age fit the pattern, within a quota per time
+ * window, while the scheme's watermarks keep it active, and skipping the
+ * memory its filters reject.  This file holds the scheme objects and what
+ * the kdamond does with them; core.c calls in from its loop.
+ */
+
+#define pr_fmt(fmt) "damon: " fmt
+
+#include <linux/damon.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/psi.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/vmstat.h>
+
+#include <trace/events/damon.h>
+
+#include "schemes.h"
+
+/* === Objects === */
+
+/**
+ * damon_new_scheme() - Allocate a scheme.
+ * @pattern:		Which regions it applies to.
+ * @action:		What it does to them.
+ * @apply_interval_us:	How often it is applied; 0 for every aggregation.
+ * @quota:		Its quota; the goals are not taken, add them with
+ *			damos_add_quota_goal().
+ * @wmarks:		Its watermarks.
+ * @target_nid:		Destination node of the migrate actions.
+ *
+ * Return: the scheme, with no filters and zero statistics, or NULL if out
+ * of memory.
+ */
+struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
+			       enum damos_action action,
+			       unsigned long apply_interval_us,
+			       struct damos_quota *quota,
+			       struct damos_watermarks *wmarks,
+			       int target_nid)
+{
+	struct damos *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->pattern = *pattern;
+	s->action = action;
+	s->apply_interval_us = apply_interval_us;
+	s->quota.reset_interval = quota->reset_interval;
+	s->quota.ms = quota->ms;
+	s->quota.sz = quota->sz;
+	s->quota.weight_sz = quota->weight_sz;
+	s->quota.weight_nr_accesses = quota->weight_nr_accesses;
+	s->quota.weight_age = quota->weight_age;
+	INIT_LIST_HEAD(&s->quota.goals);
+	s->wmarks.metric = wmarks->metric;
+	s->wmarks.interval = wmarks->interval;
+	s->wmarks.high = wmarks->high;
+	s->wmarks.mid = wmarks->mid;
+	s->wmarks.low = wmarks->low;
+	s->wmarks.activated = wmarks->metric == DAMOS_WMARK_NONE;
+	s->target_nid = target_nid;
+	INIT_LIST_HEAD(&s->filters);
+	INIT_LIST_HEAD(&s->list);
+	return s;
+}
+
+/**
+ * damon_add_scheme() - Append a scheme to a context.
+ * @ctx:	The context; not running, or call from its kdamond.
+ * @s:		The scheme.
+ */
+void damon_add_scheme(struct damon_ctx *ctx, struct damos *s)
+{
+	list_add_tail(&s->list, &ctx->schemes);
+}
+
+/**
+ * damon_destroy_scheme() - Unlink and free a scheme with its filters and
+ * quota goals.
+ * @s:		The scheme.
+ */
+void damon_destroy_scheme(struct damos *s)
+{
+	struct damos_quota_goal *g, *next_g;
+	struct damos_filter *f, *next_f;
+
+	damos_for_each_quota_goal_safe(g, next_g, &s->quota)
+		damos_destroy_quota_goal(g);
+	damos_for_each_filter_safe(f, next_f, s)
+		damos_destroy_filter(f);
+	list_del(&s->list);
+	kfree(s);
+}
+
+/**
+ * damon_set_schemes() - Replace the schemes of a context.
+ * @ctx:	The context; not running, or call from its kdamond.
+ * @schemes:	The new schemes, which @ctx takes over.
+ * @nr_schemes:	Number of entries in @schemes.
+ */
+void damon_set_schemes(struct damon_ctx *ctx, struct damos **schemes,
+		       ssize_t nr_schemes)
+{
+	struct damos *s, *next;
+	ssize_t i;
+
+	damon_for_each_scheme_safe(s, next, ctx)
+		damon_destroy_scheme(s);
+	for (i = 0; i < nr_schemes; i++)
+		damon_add_scheme(ctx, schemes[i]);
+}
+
+/**
+ * damos_new_filter() - Allocate a filter.
+ * @type:	What it looks at; set the matching union member afterwards.
+ * @matching:	Whether it is about memory with the property or without.
+ * @allow:	Whether it allows or rejects that memory.
+ *
+ * Return: the filter, or NULL if out of memory.
+ */
+struct damos_filter *damos_new_filter(enum damos_filter_type type,
+				      bool matching, bool allow)
+{
+	struct damos_filter *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return NULL;
+	f->type = type;
+	f->matching = matching;
+	f->allow = allow;
+	INIT_LIST_HEAD(&f->list);
+	return f;
+}
+
+/**
+ * damos_add_filter() - Append a filter to a scheme.
+ * @s:	The scheme.
+ * @f:	The filter; it is looked at after those @s already has.
+ */
+void damos_add_filter(struct damos *s, struct damos_filter *f)
+{
+	list_add_tail(&f->list, &s->filters);
+}
+
+/**
+ * damos_destroy_filter() - Unlink and free a filter.
+ * @f:	The filter.
+ */
+void damos_destroy_filter(struct damos_filter *f)
+{
+	list_del(&f->list);
+	kfree(f);
+}
+
+/**
+ * damos_new_quota_goal() - Allocate a quota goal.
+ * @metric:		What it measures.
+ * @target_value:	The value to reach.
+ *
+ * Return: the goal, or NULL if out of memory.
+ */
+struct damos_quota_goal *
+damos_new_quota_goal(enum damos_quota_goal_metric metric,
+		     unsigned long target_value)
+{
+	struct damos_quota_goal *g = kzalloc(sizeof(*g), GFP_KERNEL);
+
+	if (!g)
+		return NULL;
+	g->metric = metric;
+	g->target_value = target_value;
+	INIT_LIST_HEAD(&g->list);
+	return g;
+}
+
+/**
+ * damos_add_quota_goal() - Append a goal to a quota.
+ * @q:	The quota.
+ * @g:	The goal.
+ */
+void damos_add_quota_goal(struct damos_quota *q, struct damos_quota_goal *g)
+{
+	list_add_tail(&g->list, &q->goals);
+}
+
+/**
+ * damos_destroy_quota_goal() - Unlink and free a quota goal.
+ * @g:	The goal.
+ */
+void damos_destroy_quota_goal(struct damos_quota_goal *g)
+{
+	list_del(&g->list);
+	kfree(g);
+}
+
+/* === Committing === */
+
+static bool damos_valid_wmarks(struct damos_watermarks *w)
+{
+	if (w->metric >= NR_DAMOS_WMARK_METRICS)
+		return false;
+	return w->metric == DAMOS_WMARK_NONE ||
+		(w->high >= w->mid && w->mid >= w->low);
+}
+
+static bool damos_valid_filter(struct damos_filter *f)
+{
+	if (f->type >= NR_DAMOS_FILTER_TYPES)
+		return false;
+	return f->type != DAMOS_FILTER_TYPE_ADDR ||
+		f->addr_range.start < f->addr_range.end;
+}
+
+/**
+ * damon_check_commit_schemes() - Check the schemes of a commit.
+ * @src:	The context whose schemes are committed.
+ *
+ * Return: 0, or -EINVAL if a scheme has an unknown action, watermark
+ * metric, goal metric or filter type, watermarks out of order, or an
+ * empty address filter.
+ */
+int damon_check_commit_schemes(struct damon_ctx *src)
+{
+	struct damos_quota_goal *g;
+	struct damos_filter *f;
+	struct damos *s;
+
+	damon_for_each_scheme(s, src) {
+		if (s->action >= NR_DAMOS_ACTIONS ||
+		    !damos_valid_wmarks(&s->wmarks))
+			return -EINVAL;
+		damos_for_each_quota_goal(g, &s->quota)
+			if (g->metric >= NR_DAMOS_QUOTA_GOAL_METRICS)
+				return -EINVAL;
+		damos_for_each_filter(f, s)
+			if (!damos_valid_filter(f))
+				return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * damos_commit_quota_goals() - Make a quota's goals those of another.
+ * @dst:	The quota to change.
+ * @src:	The quota whose goals to take; it is not changed.
+ *
+ * Goals pair up by position.  A goal that keeps its metric keeps what it
+ * measured so far.
+ *
+ * Return: 0, or -ENOMEM, after which @dst may have only part of them.
+ */
+int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src)
+{
+	struct damos_quota_goal *dst_g, *src_g, *next;
+	struct list_head *pos = &dst->goals;
+
+	damos_for_each_quota_goal(src_g, src) {
+		if (list_is_last(pos, &dst->goals)) {
+			dst_g = damos_new_quota_goal(src_g->metric,
+						     src_g->target_value);
+			if (!dst_g)
+				return -ENOMEM;
+			damos_add_quota_goal(dst, dst_g);
+		} else {
+			dst_g = list_entry(pos->next, struct damos_quota_goal,
+					   list);
+		}
+		pos = &dst_g->list;
+		if (dst_g->metric != src_g->metric)
+			dst_g->last_psi_total = 0;
+		dst_g->metric = src_g->metric;
+		dst_g->target_value = src_g->target_value;
+		if (src_g->metric == DAMOS_QUOTA_USER_INPUT)
+			dst_g->current_value = src_g->current_value;
+	}
+	while (!list_is_last(pos, &dst->goals)) {
+		next = list_entry(pos->next, struct damos_quota_goal, list);
+		damos_destroy_quota_goal(next);
+	}
+	return 0;
+}
+
+static int damos_commit_filters(struct damos *dst, struct damos *src)
+{
+	struct damos_filter *f, *next, *copy;
+
+	damos_for_each_filter_safe(f, next, dst)
+		damos_destroy_filter(f);
+	damos_for_each_filter(f, src) {
+		copy = damos_new_filter(f->type, f->matching, f->allow);
+		if (!copy)
+			return -ENOMEM;
+		copy->addr_range = f->addr_range;
+		if (f->type == DAMOS_FILTER_TYPE_MEMCG)
+			copy->memcg_id = f->memcg_id;
+		else if (f->type == DAMOS_FILTER_TYPE_TARGET)
+			copy->target_idx = f->target_idx;
+		damos_add_filter(dst, copy);
+	}
+	return 0;
+}
+
+/* Samples between two applications of @s. */
+static unsigned long damos_apply_interval_sis(struct damon_ctx *ctx,
+					      struct damos *s)
+{
+	unsigned long interval = s->apply_interval_us ?:
+		ctx->attrs.aggr_interval;
+
+	return max(interval / max(ctx->attrs.sample_interval, 1UL), 1UL);
+}
+
+/*
+ * Give @dst what @src describes, keeping its statistics and what its quota
+ * and watermarks measured.
+ */
+static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
+			struct damos *src)
+{
+	struct damos_quota *q = &dst->quota;
+	int err;
+
+	dst->pattern = src->pattern;
+	dst->action = src->action;
+	if (dst->apply_interval_us != src->apply_interval_us) {
+		dst->apply_interval_us = src->apply_interval_us;
+		dst->next_apply_sis = ctx->passed_sample_intervals +
+			damos_apply_interval_sis(ctx, dst);
+	}
+	q->reset_interval = src->quota.reset_interval;
+	q->ms = src->quota.ms;
+	q->sz = src->quota.sz;
+	q->weight_sz = src->quota.weight_sz;
+	q->weight_nr_accesses = src->quota.weight_nr_accesses;
+	q->weight_age = src->quota.weight_age;
+	err = damos_commit_quota_goals(q, &src->quota);
+	if (err)
+		return err;
+	if (dst->wmarks.metric != src->wmarks.metric)
+		dst->wmarks.activated =
+			src->wmarks.metric == DAMOS_WMARK_NONE;
+	dst->wmarks.metric = src->wmarks.metric;
+	dst->wmarks.interval = src->wmarks.interval;
+	dst->wmarks.high = src->wmarks.high;
+	dst->wmarks.mid = src->wmarks.mid;
+	dst->wmarks.low = src->wmarks.low;
+	dst->target_nid = src->target_nid;
+	return damos_commit_filters(dst, src);
+}
+
+/**
+ * damon_commit_schemes() - Make a context's schemes those of another.
+ * @dst:	The context to change; call from its kdamond if it runs.
+ * @src:	The context whose schemes to take, checked with
+ *		damon_check_commit_schemes(); it is not changed.
+ *
+ * Schemes pair up by position and keep their statistics.
+ *
+ * Return: 0, or -ENOMEM, after which @dst may be only partly updated.
+ */
+int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src)
+{
+	struct damos *dst_s, *src_s, *next;
+	struct list_head *pos = &dst->schemes;
+	struct damos_quota no_quota = {};
+	int err;
+
+	damon_for_each_scheme(src_s, src) {
+		if (list_is_last(pos, &dst->schemes)) {
+			dst_s = damon_new_scheme(&src_s->pattern,
+						 src_s->action,
+						 src_s->apply_interval_us,
+						 &no_quota, &src_s->wmarks,
+						 src_s->target_nid);
+			if (!dst_s)
+				return -ENOMEM;
+			dst_s->next_apply_sis = dst->passed_sample_intervals +
+				damos_apply_interval_sis(dst, dst_s);
+			damon_add_scheme(dst, dst_s);
+		} else {
+			dst_s = list_entry(pos->next, struct damos, list);
+		}
+		pos = &dst_s->list;
+		err = damos_commit(dst, dst_s, src_s);
+		if (err)
+			return err;
+	}
+	while (!list_is_last(pos, &dst->schemes)) {
+		next = list_entry(pos->next, struct damos, list);
+		damon_destroy_scheme(next);
+	}
+	return 0;
+}
+
+/* === Watermarks === */
+
+static unsigned long damos_wmark_metric_value(enum damos_wmark_metric metric)
+{
+	switch (metric) {
+	case DAMOS_WMARK_FREE_MEM_RATE:
+		return global_zone_page_state(NR_FREE_PAGES) * 1000 /
+			max(totalram_pages(), 1UL);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Update whether @s is active.  Return 0 if it is, or else how long to
+ * wait before looking again.
+ */
+static unsigned long damos_wmarks_wait_us(struct damos *s)
+{
+	struct damos_watermarks *w = &s->wmarks;
+	unsigned long value;
+
+	if (w->metric == DAMOS_WMARK_NONE) {
+		w->activated = true;
+		return 0;
+	}
+	value = damos_wmark_metric_value(w->metric);
+	/* Between @low and @high an inactive scheme waits for @mid. */
+	if (value > w->high || value < w->low ||
+	    (!w->activated && value >= w->mid)) {
+		if (w->activated)
+			pr_debug("scheme deactivated at %lu\n", value);
+		w->activated = false;
+		return max(w->interval, 1UL);
+	}
+	w->activated = true;
+	return 0;
+}
+
+/**
+ * kdamond_wmarks_wait_us() - Tell whether a context is deactivated.
+ * @ctx:	The context, of the calling kdamond.
+ *
+ * A context with schemes that are all inactive has nothing to monitor for.
+ *
+ * Return: 0 if some scheme is active or there is none; else how long the
+ * kdamond should sleep before looking again, in microseconds.
+ */
+unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx)
+{
+	unsigned long wait, min_wait = ULONG_MAX;
+	struct damos *s;
+	bool active = list_empty(&ctx->schemes);
+
+	damon_for_each_scheme(s, ctx) {
+		wait = damos_wmarks_wait_us(s);
+		if (!wait)
+			active = true;
+		min_wait = min(min_wait, wait);
+	}
+	return active ? 0 : min_wait;
+}
+
+/* === Quotas === */
+
+/* Bytes per millisecond a time quota assumes before it measured any. */
+#define DAMOS_GUESSED_THROUGHPUT	(256UL << 20)
+/* Size quota a goal-tuned quota starts from, when no size quota is set. */
+#define DAMOS_GOAL_START_SZ		SZ_1M
+/* The goal-tuned quota, in basis points of bytes, never goes below this. */
+#define DAMOS_GOAL_FLOOR_BP		10000UL
+
+static unsigned long damos_goal_current(struct damos_quota_goal *g)
+{
+	u64 now;
+
+	switch (g->metric) {
+#ifdef CONFIG_PSI
+	case DAMOS_QUOTA_SOME_MEM_PSI_US:
+		now = READ_ONCE(psi_system.total[PSI_AVGS][PSI_MEM_SOME]);
+		g->current_value = div_u64(now - g->last_psi_total,
+					   NSEC_PER_USEC);
+		g->last_psi_total = now;
+		break;
+#endif
+	default:
+		break;
+	}
+	return g->current_value;
+}
+
+/*
+ * How far the goals are reached, in basis points: 10000 when the goal the
+ * furthest past its target is just on it.
+ */
+static unsigned long damos_goals_score(struct damos_quota *q)
+{
+	unsigned long score = 0, cur, target;
+	struct damos_quota_goal *g;
+
+	damos_for_each_quota_goal(g, q) {
+		cur = damos_goal_current(g);
+		target = max(g->target_value, 1UL);
+		score = max(score, mult_frac(min(cur, ULONG_MAX / 10000),
+					     10000, target));
+	}
+	return score;
+}
+
+/*
+ * One step of the feedback loop: grow the quota in proportion to how far
+ * the goals are from their targets while under them, shrink it likewise
+ * while over, down to the floor at twice the target.
+ */
+static unsigned long damos_feedback_next(unsigned long last,
+					 unsigned long score)
+{
+	unsigned long delta;
+
+	if (score < 10000) {
+		delta = mult_frac(last, 10000 - score, 10000);
+		if (last > ULONG_MAX / 2)
+			return last;
+		return last + delta;
+	}
+	delta = mult_frac(last, min(score - 10000, 10000UL), 10000);
+	return max(last - delta, DAMOS_GOAL_FLOOR_BP);
+}
+
+/* Work out the effective size quota of a new window. */
+static void damos_set_effective_quota(struct damos_quota *q)
+{
+	unsigned long esz = ULONG_MAX, throughput;
+
+	if (!list_empty(&q->goals)) {
+		if (!q->esz_bp)
+			q->esz_bp = min(q->sz ?: DAMOS_GOAL_START_SZ,
+					ULONG_MAX / 10000) * 10000;
+		else
+			q->esz_bp = damos_feedback_next(q->esz_bp,
+							damos_goals_score(q));
+		esz = q->esz_bp / 10000;
+	}
+	if (q->ms) {
+		throughput = q->total_charged_ns ?
+			mult_frac(q->total_charged_sz, NSEC_PER_MSEC,
+				  q->total_charged_ns) :
+			DAMOS_GUESSED_THROUGHPUT;
+		esz = min(esz, throughput > ULONG_MAX / q->ms ? ULONG_MAX :
+			  throughput * q->ms);
+	}
+	if (q->sz)
+		esz = min(esz, q->sz);
+	/* 0 would mean no limit. */
+	q->esz = max(esz, 1UL);
+}
+
+static bool damos_has_quota(struct damos_quota *q)
+{
+	return q->ms || q->sz || !list_empty(&q->goals);
+}
+
+static bool damos_pattern_match(struct damon_region *r, struct damos *s)
+{
+	struct damos_access_pattern *p = &s->pattern;
+	unsigned long sz = damon_sz_region(r);
+	unsigned int nr_accesses = r->nr_accesses_bp / 10000;
+
+	return sz >= p->min_sz_region && sz <= p->max_sz_region &&
+		nr_accesses >= p->min_nr_accesses &&
+		nr_accesses <= p->max_nr_accesses &&
+		r->age >= p->min_age_region && r->age <= p->max_age_region;
+}
+
+static unsigned int damos_score(struct damon_ctx *ctx, struct damon_target *t,
+				struct damon_region *r, struct damos *s)
+{
+	int score = ctx->ops.get_scheme_score(ctx, t, r, s);
+
+	return clamp(score, 0, DAMOS_MAX_SCORE);
+}
+
+/*
+ * Start a new window if the last one is over, and find the lowest score
+ * that still fits the quota: regions of higher scores go first.  Return
+ * whether a new window started.
+ */
+static bool damos_adjust_quota(struct damon_ctx *ctx, struct damos *s)
+{
+	struct damos_quota *q = &s->quota;
+	unsigned long cumulated = 0;
+	struct damon_target *t;
+	struct damon_region *r;
+	bool new_window = false;
+	int score;
+
+	if (!damos_has_quota(q)) {
+		q->esz = 0;
+		return false;
+	}
+	if (!q->charged_from || time_after_eq(jiffies, q->charged_from +
+			msecs_to_jiffies(q->reset_interval))) {
+		if (q->charged_from && q->esz && q->charged_sz >= q->esz)
+			s->stat.qt_exceeds++;
+		q->charged_from = jiffies;
+		q->charged_sz = 0;
+		damos_set_effective_quota(q);
+		new_window = true;
+	}
+
+	q->min_score = 0;
+	if (!ctx->ops.get_scheme_score || q->charged_sz >= q->esz)
+		return new_window;
+	memset(q->histogram, 0, sizeof(q->histogram));
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region(r, t) {
+			if (damos_pattern_match(r, s))
+				q->histogram[damos_score(ctx, t, r, s)] +=
+					damon_sz_region(r);
+		}
+	}
+	for (score = DAMOS_MAX_SCORE; score > 0; score--) {
+		cumulated += q->histogram[score];
+		if (cumulated >= q->esz - q->charged_sz)
+			break;
+	}
+	q->min_score = score;
+	return new_window;
+}
+
+/* === Applying === */
+
+/*
+ * Whether @r is in the address range of @f.  A region that straddles an
+ * edge of the range is split there first, and @r is left as the part
+ * below the edge; the kdamond comes to the rest next.
+ */
+static bool damos_filter_addr_has(struct damon_target *t,
+				  struct damon_region *r,
+				  struct damos_filter *f)
+{
+	unsigned long start = ALIGN_DOWN(f->addr_range.start,
+					 DAMON_MIN_REGION);
+	unsigned long end = ALIGN(f->addr_range.end, DAMON_MIN_REGION);
+
+	if (r->ar.end <= start || r->ar.start >= end)
+		return false;
+	if (r->ar.start < start) {
+		damon_split_region_at(t, r, start - r->ar.start);
+		/* Out of memory: judge the whole region as out of range. */
+		return false;
+	}
+	if (r->ar.end > end)
+		damon_split_region_at(t, r, end - r->ar.start);
+	return true;
+}
+
+/*
+ * Whether the core's filters (addr, target) reject @r.  The first filter
+ * that is about @r decides; the operations set's filters are its own.
+ */
+static bool damos_core_filter_out(struct damon_target *t,
+				  unsigned int t_idx, struct damon_region *r,
+				  struct damos *s)
+{
+	struct damos_filter *f;
+	bool has;
+
+	damos_for_each_filter(f, s) {
+		switch (f->type) {
+		case DAMOS_FILTER_TYPE_ADDR:
+			has = damos_filter_addr_has(t, r, f);
+			break;
+		case DAMOS_FILTER_TYPE_TARGET:
+			has = t_idx == f->target_idx;
+			break;
+		default:
+			continue;
+		}
+		if (has == f->matching)
+			return !f->allow;
+	}
+	return false;
+}
+
+/* Where a scheme's pass is: which scheme, target, and pending walk. */
+struct damos_pass {
+	struct damos *s;
+	unsigned int s_idx;
+	struct damon_target *t;
+	unsigned int t_idx;
+	struct damos_walk_control *walk;
+};
+
+static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
+			     struct damon_region *r)
+{
+	struct damos *s = pass->s;
+	struct damon_target *t = pass->t;
+	struct damos_walk_control *walk = pass->walk;
+	struct damos_quota *q = &s->quota;
+	unsigned long sz, applied = 0, passed = 0;
+	ktime_t begin;
+
+	if (!damos_pattern_match(r, s))
+		return;
+	if (damos_core_filter_out(t, pass->t_idx, r, s))
+		return;
+	if (q->esz) {
+		if (q->charged_sz >= q->esz)
+			return;
+		if (ctx->ops.get_scheme_score &&
+		    damos_score(ctx, t, r, s) < q->min_score)
+			return;
+		/* Charge no more than is left: split off what does not fit. */
+		sz = ALIGN_DOWN(q->esz - q->charged_sz, DAMON_MIN_REGION);
+		if (!sz) {
+			q->charged_sz = q->esz;
+			return;
+		}
+		if (damon_sz_region(r) > sz &&
+		    !damon_split_region_at(t, r, sz))
+			return;
+	}
+
+	sz = damon_sz_region(r);
+	trace_damos_before_apply(0, pass->s_idx, pass->t_idx, r,
+				 damon_nr_regions(t));
+	begin = ktime_get();
+	if (ctx->ops.apply_scheme)
+		applied = ctx->ops.apply_scheme(ctx, t, r, s, &passed);
+	q->total_charged_ns += ktime_to_ns(ktime_sub(ktime_get(), begin));
+	q->total_charged_sz += sz;
+	q->charged_sz += sz;
+	if (q->esz && q->charged_sz >= q->esz) {
+		/* The next window starts where this one ran out. */
+		q->charge_target_from = t;
+		q->charge_addr_from = r->ar.end;
+	}
+
+	s->stat.nr_tried++;
+	s->stat.sz_tried += sz;
+	if (applied) {
+		s->stat.nr_applied++;
+		s->stat.sz_applied += applied;
+	}
+	s->stat.sz_ops_filter_passed += passed;
+	if (s->action != DAMOS_STAT)
+		r->age = 0;
+	if (walk)
+		walk->walk_fn(walk->data, ctx, t, r, s, passed);
+}
+
+/* One pass of a scheme over the regions of @ctx. */
+static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
+{
+	struct damos_quota *q = &pass->s->quota;
+	struct damon_target *resume_t = NULL;
+	unsigned long resume_addr = 0;
+	struct damon_region *r;
+
+	/* A new window starts where the last one ran out, for fairness. */
+	if (damos_adjust_quota(ctx, pass->s)) {
+		resume_t = q->charge_target_from;
+		resume_addr = q->charge_addr_from;
+		q->charge_target_from = NULL;
+	}
+
+	pass->t_idx = 0;
+	damon_for_each_target(pass->t, ctx) {
+		if (resume_t && pass->t != resume_t) {
+			pass->t_idx++;
+			continue;
+		}
+		/* The next region is looked up late: trying may split @r. */
+		for (r = damon_first_region(pass->t);
+		     &r->list != &pass->t->regions_list;
+		     r = damon_next_region(r)) {
+			if (resume_t) {
+				if (r->ar.end <= resume_addr)
+					continue;
+				resume_t = NULL;
+			}
+			damos_try_region(ctx, pass, r);
+		}
+		resume_t = NULL;
+		pass->t_idx++;
+	}
+}
+
+/* === damos_walk() === */
+
+/* End the pending walk, if any; the kdamond's. */
+static void damos_walk_finish(struct damon_ctx *ctx, bool canceled)
+{
+	struct damos_walk_control *control;
+	struct damos *s;
+
+	spin_lock(&ctx->call_controls_lock);
+	control = ctx->walk_control;
+	ctx->walk_control = NULL;
+	spin_unlock(&ctx->call_controls_lock);
+	if (!control)
+		return;
+	damon_for_each_scheme(s, ctx)
+		s->walk_completed = false;
+	control->canceled = canceled;
+	complete(&control->completion);
+}
+
+/**
+ * damos_walk_cancel() - Cancel the pending damos_walk() of a context.
+ * @ctx:	The context, of the calling kdamond.
+ */
+void damos_walk_cancel(struct damon_ctx *ctx)
+{
+	damos_walk_finish(ctx, true);
+}
+
+/**
+ * kdamond_init_schemes() - Prepare the schemes of a starting kdamond.
+ * @ctx:	The context, of the calling kdamond.
+ */
+void kdamond_init_schemes(struct damon_ctx *ctx)
+{
+	struct damos *s;
+
+	damon_for_each_scheme(s, ctx) {
+		s->next_apply_sis = damos_apply_interval_sis(ctx, s);
+		s->walk_completed = false;
+	}
+}
+
+/**
+ * kdamond_apply_schemes() - Apply the schemes whose apply interval came.
+ * @ctx:	The context, of the calling kdamond.
+ *
+ * A pending damos_walk() sees the regions of each pass; it is done once
+ * every scheme finished a pass it saw, and canceled if there is none.
+ */
+void kdamond_apply_schemes(struct damon_ctx *ctx)
+{
+	struct damos_pass pass = {};
+	bool walked = true;
+	struct damos *s;
+
+	spin_lock(&ctx->call_controls_lock);
+	pass.walk = ctx->walk_control;
+	spin_unlock(&ctx->call_controls_lock);
+
+	if (list_empty(&ctx->schemes)) {
+		if (pass.walk)
+			damos_walk_cancel(ctx);
+		return;
+	}
+	damon_for_each_scheme(s, ctx) {
+		if (ctx->passed_sample_intervals >= s->next_apply_sis) {
+			s->next_apply_sis = ctx->passed_sample_intervals +
+				damos_apply_interval_sis(ctx, s);
+			pass.s = s;
+			/* An inactive scheme's pass tries nothing. */
+			if (s->wmarks.activated)
+				damos_apply_scheme(ctx, &pass);
+			if (pass.walk)
+				s->walk_completed = true;
+		}
+		walked = walked && s->walk_completed;
+		pass.s_idx++;
+	}
+	if (pass.walk && walked)
+		damos_walk_finish(ctx, false);
+}
+
+/**
+ * damos_walk() - Visit the regions each scheme of a context is tried on.
+ * @ctx:	The context; it must be running.
+ * @control:	The function to call on each region, and its data.
+ *
+ * Waits until every scheme of @ctx has gone once through its regions,
+ * starting after the call, and has @control->walk_fn called, inside the
+ * kdamond, for each region the scheme's action is tried on.  One walk at a
+ * time per context.
+ *
+ * Return: 0 once every scheme made its pass; -EINVAL if @ctx is not
+ * running; -EBUSY if another walk is pending; -ECANCELED if the kdamond
+ * stopped, was deactivated by watermarks or has no schemes.
+ */
+int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
+{
+	int err = 0;
+
+	init_completion(&control->completion);
+	control->canceled = false;
+
+	mutex_lock(&ctx->kdamond_lock);
+	if (!ctx->kdamond) {
+		mutex_unlock(&ctx->kdamond_lock);
+		return -EINVAL;
+	}
+	spin_lock(&ctx->call_controls_lock);
+	if (ctx->walk_control)
+		err = -EBUSY;
+	else
+		ctx->walk_control = control;
+	spin_unlock(&ctx->call_controls_lock);
+	mutex_unlock(&ctx->kdamond_lock);
+	if (err)
+		return err;
+
+	wait_for_completion(&control->completion);
+	return control->canceled ? -ECANCELED : 0;
+}

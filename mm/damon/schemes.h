@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * DAMON core internals shared by core.c (contexts and the kdamond loop) and
+ * schemes.c (DAMON-based operation schemes).  Not for operations sets or
+ * user interfaces: those use include/linux/damon.h.
+ */
+
+#ifndef _DAMON_SCHEMES_H
+#define _DAMON_SCHEMES_H
+
+#include <linux/damon.h>
+
+/* core.c */
+struct damon_region *damon_split_region_at(struct damon_target *t,
+					   struct damon_region *r,
+					   unsigned long sz_r);
+
+/* schemes.c, called by the kdamond */
+unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx);
+void kdamond_apply_schemes(struct damon_ctx *ctx);
+void kdamond_init_schemes(struct damon_ctx *ctx);
+void damos_walk_cancel(struct damon_ctx *ctx);
+
+/* schemes.c, for damon_commit_ctx() */
+int damon_check_commit_schemes(struct damon_ctx *src);
+int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src);
+
+#endif /* _DAMON_SCHEMES_H */
