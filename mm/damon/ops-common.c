@@ -80,3 +80,64 @@ void damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
 	folio_set_idle(folio);
 #endif
 }
+
+/*
+ * Age, in seconds, at which a region's age counts fully in its score.  The
+ * age counts on a log scale: a minute of history weighs much more than a
+ * second, an hour little more than ten minutes.
+ */
+#define DAMON_SCORE_AGE_FULL_LOG2	10
+
+/**
+ * damon_hot_score() - Priority of a region for a scheme that wants hot
+ * memory first.
+ * @ctx:	The region's context.
+ * @r:		The region.
+ * @s:		The scheme, whose quota weights mix the two parts.
+ *
+ * The score mixes the access frequency, as a share of the highest
+ * possible, with the age: a long age makes an accessed region hotter and
+ * an unaccessed one colder.
+ *
+ * Return: the score, from 0 (coldest) to %DAMOS_MAX_SCORE (hottest).
+ */
+int damon_hot_score(struct damon_ctx *ctx, struct damon_region *r,
+		    struct damos *s)
+{
+	unsigned int max_nr = damon_max_nr_accesses(&ctx->attrs);
+	unsigned int w_freq = s->quota.weight_nr_accesses;
+	unsigned int w_age = s->quota.weight_age;
+	unsigned long age_sec;
+	int freq, age, hot;
+
+	freq = min(r->nr_accesses_bp / 10000, max_nr) * 100 / max_nr;
+	age_sec = (unsigned long)r->age * ctx->attrs.aggr_interval /
+		USEC_PER_SEC;
+	age = min(ilog2(age_sec + 1), DAMON_SCORE_AGE_FULL_LOG2) * 100 /
+		DAMON_SCORE_AGE_FULL_LOG2;
+	if (!freq)
+		age = -age;
+	if (!w_freq && !w_age) {
+		w_freq = 1;
+		w_age = 1;
+	}
+	/* From -100 (cold and old) to 100 (hot and old). */
+	hot = (freq * (int)w_freq + age * (int)w_age) /
+		(int)(w_freq + w_age);
+	return (hot + 100) * DAMOS_MAX_SCORE / 200;
+}
+
+/**
+ * damon_cold_score() - Priority of a region for a scheme that wants cold
+ * memory first.
+ * @ctx:	The region's context.
+ * @r:		The region.
+ * @s:		The scheme.
+ *
+ * Return: %DAMOS_MAX_SCORE minus damon_hot_score().
+ */
+int damon_cold_score(struct damon_ctx *ctx, struct damon_region *r,
+		     struct damos *s)
+{
+	return DAMOS_MAX_SCORE - damon_hot_score(ctx, r, s);
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the DAMON operations sets share: Accessed-bit handling of page table
- * entries and folio lookup.
+ * entries, folio lookup, and the priority scores of regions for schemes.
  */
 
 #ifndef _MM_DAMON_OPS_COMMON_H
@@ -14,5 +14,10 @@ void damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
 		      unsigned long addr);
 void damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
 		      unsigned long addr);
+
+int damon_hot_score(struct damon_ctx *ctx, struct damon_region *r,
+		    struct damos *s);
+int damon_cold_score(struct damon_ctx *ctx, struct damon_region *r,
+		     struct damos *s);
 
 #endif	/* _MM_DAMON_OPS_COMMON_H */

@@ -14,13 +14,16 @@
 
 #include <linux/damon.h>
 #include <linux/hugetlb.h>
+#include <linux/memcontrol.h>
 #include <linux/maple_tree.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/mmu_notifier.h>
 #include <linux/page_idle.h>
 #include <linux/pagewalk.h>
 #include <linux/sched/mm.h>
 
+#include "../internal.h"
 #include "ops-common.h"
 
 /* === Targets === */
@@ -447,6 +450,227 @@ static unsigned int damon_va_check_accesses(struct damon_ctx *ctx)
 
 /* === Registration === */
 
+/* === Schemes === */
+
+/* madvise() behaviour of each action this set supports; 0 for the others. */
+static const int damon_va_madvise_behavior[NR_DAMOS_ACTIONS] = {
+	[DAMOS_WILLNEED] = MADV_WILLNEED,
+	[DAMOS_COLD] = MADV_COLD,
+	[DAMOS_PAGEOUT] = MADV_PAGEOUT,
+	[DAMOS_HUGEPAGE] = MADV_HUGEPAGE,
+	[DAMOS_NOHUGEPAGE] = MADV_NOHUGEPAGE,
+};
+
+/* Whether @s has filters this set judges: per folio, not per region. */
+static bool damon_va_has_ops_filters(struct damos *s)
+{
+	struct damos_filter *f;
+
+	damos_for_each_filter(f, s) {
+		switch (f->type) {
+		case DAMOS_FILTER_TYPE_ANON:
+		case DAMOS_FILTER_TYPE_MEMCG:
+		case DAMOS_FILTER_TYPE_YOUNG:
+			return true;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+/* Whether the filters of @s reject @folio; the first one about it decides. */
+static bool damon_va_filter_out(struct damos *s, struct folio *folio,
+				bool young)
+{
+	struct mem_cgroup *memcg;
+	struct damos_filter *f;
+	bool has;
+
+	damos_for_each_filter(f, s) {
+		switch (f->type) {
+		case DAMOS_FILTER_TYPE_ANON:
+			has = folio_test_anon(folio);
+			break;
+		case DAMOS_FILTER_TYPE_MEMCG:
+			rcu_read_lock();
+			memcg = folio_memcg_check(folio);
+			has = memcg && mem_cgroup_id(memcg) == f->memcg_id;
+			rcu_read_unlock();
+			break;
+		case DAMOS_FILTER_TYPE_YOUNG:
+			has = young || folio_test_young(folio);
+			break;
+		default:
+			continue;
+		}
+		if (has == f->matching)
+			return !f->allow;
+	}
+	return false;
+}
+
+/* State of a walk applying a scheme folio by folio. */
+struct damon_va_apply_walk {
+	struct damos *s;
+	unsigned long sz_passed;
+	struct folio *last;		/* a large folio counts once */
+	struct list_head isolated;	/* folios to reclaim */
+};
+
+static void damon_va_apply_folio(struct damon_va_apply_walk *aw,
+				 struct folio *folio, bool young,
+				 unsigned long sz)
+{
+	if (!folio || damon_va_filter_out(aw->s, folio, young))
+		return;
+	aw->sz_passed += sz;
+	if (folio == aw->last)
+		return;
+	aw->last = folio;
+	switch (aw->s->action) {
+	case DAMOS_PAGEOUT:
+		/* Takes a reference for the list. */
+		if (folio_isolate_lru(folio))
+			list_add(&folio->lru, &aw->isolated);
+		break;
+	case DAMOS_COLD:
+		folio_deactivate(folio);
+		break;
+	default:
+		break;
+	}
+}
+
+static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
+				    unsigned long next, struct mm_walk *walk)
+{
+	struct damon_va_apply_walk *aw = walk->private;
+	spinlock_t *ptl;	/* the page table lock */
+	pte_t *start_pte, *pte, entry;
+	struct folio *folio;
+	pmd_t pmde;
+
+	if (pmd_trans_huge(pmdp_get(pmd))) {
+		ptl = pmd_trans_huge_lock(pmd, walk->vma);
+		if (ptl) {
+			pmde = pmdp_get(pmd);
+			folio = NULL;
+			if (pmd_present(pmde) && pmd_trans_huge(pmde))
+				folio = vm_normal_folio_pmd(walk->vma, addr,
+							    pmde);
+			damon_va_apply_folio(aw, folio, pmd_young(pmde),
+					     next - addr);
+			spin_unlock(ptl);
+			return 0;
+		}
+	}
+	start_pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
+	if (!start_pte) {
+		walk->action = ACTION_AGAIN;
+		return 0;
+	}
+	for (pte = start_pte; addr < next; pte++, addr += PAGE_SIZE) {
+		entry = ptep_get(pte);
+		if (!pte_present(entry))
+			continue;
+		folio = vm_normal_folio(walk->vma, addr, entry);
+		damon_va_apply_folio(aw, folio, pte_young(entry), PAGE_SIZE);
+	}
+	pte_unmap_unlock(start_pte, ptl);
+	return 0;
+}
+
+static const struct mm_walk_ops damon_va_apply_walk_ops = {
+	.pmd_entry = damon_va_apply_pmd_entry,
+	.walk_lock = PGWALK_RDLOCK,
+};
+
+/*
+ * Apply an action to the folios of @r the filters of @s let through.
+ * Reclaim and deactivation work per folio; the madvise()-only actions
+ * cannot, so for them the filters just measure.
+ */
+static unsigned long damon_va_apply_filtered(struct mm_struct *mm,
+					     struct damon_region *r,
+					     struct damos *s,
+					     unsigned long *sz_filter_passed)
+{
+	struct damon_va_apply_walk aw = { .s = s };
+	unsigned long applied = 0;
+
+	INIT_LIST_HEAD(&aw.isolated);
+	mmap_read_lock(mm);
+	walk_page_range(mm, r->ar.start, r->ar.end, &damon_va_apply_walk_ops,
+			&aw);
+	mmap_read_unlock(mm);
+	*sz_filter_passed = aw.sz_passed;
+	switch (s->action) {
+	case DAMOS_PAGEOUT:
+		applied = reclaim_pages(&aw.isolated) * PAGE_SIZE;
+		break;
+	case DAMOS_COLD:
+		applied = aw.sz_passed;
+		break;
+	case DAMOS_STAT:
+		break;
+	default:
+		if (!do_madvise(mm, r->ar.start, damon_sz_region(r),
+				damon_va_madvise_behavior[s->action]))
+			applied = damon_sz_region(r);
+	}
+	return applied;
+}
+
+/*
+ * Apply an action through madvise(), as the process itself could, so that
+ * it takes the kernel's own paths and obeys the same rules; with filters
+ * that look at folios, walk them instead.
+ */
+static unsigned long damon_va_apply_scheme(struct damon_ctx *ctx,
+					   struct damon_target *t,
+					   struct damon_region *r,
+					   struct damos *s,
+					   unsigned long *sz_filter_passed)
+{
+	unsigned long sz = damon_sz_region(r), applied = 0;
+	struct mm_struct *mm;
+
+	*sz_filter_passed = 0;
+	if (s->action >= NR_DAMOS_ACTIONS ||
+	    (s->action != DAMOS_STAT &&
+	     !damon_va_madvise_behavior[s->action]))
+		return 0;
+	mm = damon_va_get_mm(t);
+	if (!mm)
+		return 0;
+	if (damon_va_has_ops_filters(s)) {
+		applied = damon_va_apply_filtered(mm, r, s, sz_filter_passed);
+	} else {
+		*sz_filter_passed = sz;
+		if (s->action != DAMOS_STAT &&
+		    !do_madvise(mm, r->ar.start, sz,
+				damon_va_madvise_behavior[s->action]))
+			applied = sz;
+	}
+	mmput(mm);
+	return applied;
+}
+
+/* Reclaiming actions want the coldest memory first; the others the hottest. */
+static int damon_va_scheme_score(struct damon_ctx *ctx, struct damon_target *t,
+				 struct damon_region *r, struct damos *s)
+{
+	switch (s->action) {
+	case DAMOS_COLD:
+	case DAMOS_PAGEOUT:
+	case DAMOS_NOHUGEPAGE:
+		return damon_cold_score(ctx, r, s);
+	default:
+		return damon_hot_score(ctx, r, s);
+	}
+}
+
 static const struct damon_operations damon_va_sets[] = {
 	{
 		.id = DAMON_OPS_VADDR,
@@ -455,6 +679,8 @@ static const struct damon_operations damon_va_sets[] = {
 		.prepare_access_checks = damon_va_prepare_access_checks,
 		.check_accesses = damon_va_check_accesses,
 		.target_valid = damon_va_target_valid,
+		.get_scheme_score = damon_va_scheme_score,
+		.apply_scheme = damon_va_apply_scheme,
 	},
 	/* The fixed set keeps the ranges its user gave: no init, no update. */
 	{
@@ -462,6 +688,8 @@ static const struct damon_operations damon_va_sets[] = {
 		.prepare_access_checks = damon_va_prepare_access_checks,
 		.check_accesses = damon_va_check_accesses,
 		.target_valid = damon_va_target_valid,
+		.get_scheme_score = damon_va_scheme_score,
+		.apply_scheme = damon_va_apply_scheme,
 	},
 };
 
