@@ -27,9 +27,13 @@ DEFINE_MUTEX(damon_sysfs_lock);
 static void damon_sysfs_node_release(struct kobject *kobj)
 {
 	struct damon_sysfs_node *node = damon_sysfs_to_node(kobj);
+	unsigned int i;
 
 	if (node->private && node->type->private_release)
 		node->type->private_release(node);
+	for (i = 0; i < node->type->nr_files; i++)
+		if (node->type->files[i].kind == DAMON_SYSFS_STRING)
+			kfree((char *)node->vals[i]);
 	kfree(node->children);
 	kfree(node->subdirs);
 	kfree(node);
@@ -250,14 +254,21 @@ ssize_t damon_sysfs_file_show(struct kobject *kobj,
 	const struct damon_sysfs_file *file = damon_sysfs_attr_file(attr);
 	unsigned long val;
 
+	ssize_t len;
+
 	mutex_lock(&damon_sysfs_lock);
 	if (file->kind == DAMON_SYSFS_NR)
 		val = node->nr_children;
 	else
 		val = node->vals[damon_sysfs_file_idx(node, file)];
+	/* A string may be replaced as soon as the lock is let go. */
+	len = file->kind == DAMON_SYSFS_STRING ?
+		sysfs_emit(buf, "%s\n", damon_sysfs_str(val)) : 0;
 	mutex_unlock(&damon_sysfs_lock);
 
 	switch (file->kind) {
+	case DAMON_SYSFS_STRING:
+		return len;
 	case DAMON_SYSFS_LONG:
 		return sysfs_emit(buf, "%ld\n", (long)val);
 	case DAMON_SYSFS_BOOL:
@@ -294,6 +305,14 @@ static int damon_sysfs_parse(const struct damon_sysfs_file *file,
 			return -EINVAL;
 		*val = err;
 		return 0;
+	case DAMON_SYSFS_STRING:
+		/* Up to the first newline, which echo adds. */
+		sval = strcspn(buf, "\n");
+		if (sval > file->max)
+			return -EINVAL;
+		*val = sval ? (unsigned long)kstrndup(buf, sval, GFP_KERNEL) :
+			0;
+		return sval && !*val ? -ENOMEM : 0;
 	default:
 		err = kstrtoul(buf, 0, val);
 		if (err || *val < file->min || *val > file->max)
@@ -334,10 +353,16 @@ ssize_t damon_sysfs_file_store(struct kobject *kobj,
 	}
 
 	mutex_lock(&damon_sysfs_lock);
-	if (node->removed)
+	if (node->removed) {
 		err = -ENODEV;
-	else
-		node->vals[damon_sysfs_file_idx(node, file)] = val;
+	} else {
+		swap(node->vals[damon_sysfs_file_idx(node, file)], val);
+		/* The string written over, or the new one if not taken. */
+		if (file->kind == DAMON_SYSFS_STRING)
+			kfree((char *)val);
+	}
 	mutex_unlock(&damon_sysfs_lock);
+	if (err && file->kind == DAMON_SYSFS_STRING)
+		kfree((char *)val);
 	return err ? err : count;
 }

@@ -24,6 +24,8 @@ struct damon_sysfs_node;
  * @DAMON_SYSFS_LONG:	 A long within [(long)min, (long)max], base 0.
  * @DAMON_SYSFS_BOOL:	 Y or N (anything kstrtobool() takes on write).
  * @DAMON_SYSFS_KEYWORD: One of the type's keywords; the value is its index.
+ * @DAMON_SYSFS_STRING: A string of at most max bytes; the value points to
+ *			 it, or is 0 for the empty string.
  * @DAMON_SYSFS_NR:	 The number of numbered children, at most max.
  * @DAMON_SYSFS_CUSTOM:	 The file's own show and store do everything.
  */
@@ -32,6 +34,7 @@ enum damon_sysfs_kind {
 	DAMON_SYSFS_LONG,
 	DAMON_SYSFS_BOOL,
 	DAMON_SYSFS_KEYWORD,
+	DAMON_SYSFS_STRING,
 	DAMON_SYSFS_NR,
 	DAMON_SYSFS_CUSTOM,
 };
@@ -139,6 +142,42 @@ void damon_sysfs_node_mark_removed(struct damon_sysfs_node *node);
 void damon_sysfs_node_put_tree(struct damon_sysfs_node *node);
 int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 				unsigned long nr);
+
+/* sysfs.c */
+struct damon_sysfs_node *damon_sysfs_schemes_of(struct damon_sysfs_node *kd);
+struct damon_ctx *damon_sysfs_running_ctx(struct damon_sysfs_node *kdamond,
+					  struct damon_sysfs_node **schemes);
+
+/* sysfs-schemes.c */
+#define DAMON_SYSFS_MAX_SCHEMES		256
+
+/**
+ * enum damon_sysfs_schemes_result - Results a state command copies.
+ * @DAMON_SYSFS_SCHEMES_STATS:	The stats directories.
+ * @DAMON_SYSFS_SCHEMES_QUOTAS:	quotas/effective_bytes.
+ */
+enum damon_sysfs_schemes_result {
+	DAMON_SYSFS_SCHEMES_STATS,
+	DAMON_SYSFS_SCHEMES_QUOTAS,
+};
+
+extern const struct damon_sysfs_type damon_sysfs_schemes_type;
+int damon_sysfs_add_schemes(struct damon_ctx *ctx,
+			    struct damon_sysfs_node *schemes);
+int damon_sysfs_update_schemes(struct damon_sysfs_node *schemes,
+			       struct damon_ctx *ctx,
+			       enum damon_sysfs_schemes_result what);
+int damon_sysfs_commit_goals(struct damon_sysfs_node *schemes,
+			     struct damon_ctx *ctx);
+int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
+			     bool bytes_only);
+int damon_sysfs_clear_tried(struct damon_sysfs_node *kdamond);
+
+/* The string of a %DAMON_SYSFS_STRING value. */
+static inline const char *damon_sysfs_str(unsigned long val)
+{
+	return val ? (const char *)val : "";
+}
 
 static inline struct damon_sysfs_node *
 damon_sysfs_to_node(struct kobject *kobj)

@@ -29,7 +29,6 @@
 #define DAMON_SYSFS_MAX_KDAMONDS	256
 #define DAMON_SYSFS_MAX_TARGETS		1024
 #define DAMON_SYSFS_MAX_REGIONS		16384
-#define DAMON_SYSFS_MAX_SCHEMES		256
 
 /* A value file whose value is an unsigned long, any of them. */
 #define DAMON_SYSFS_ULONG_FILE(_name, _def)				\
@@ -138,22 +137,6 @@ static const struct damon_sysfs_type damon_sysfs_attrs_type = {
 	.name = "monitoring_attrs",
 	.subdirs = damon_sysfs_attrs_subdirs,
 	.nr_subdirs = ARRAY_SIZE(damon_sysfs_attrs_subdirs),
-};
-
-/* schemes/<S>/: what a scheme holds comes with DAMOS. */
-static const struct damon_sysfs_type damon_sysfs_scheme_type = {
-};
-
-/* contexts/<C>/schemes/ */
-static const struct damon_sysfs_file damon_sysfs_schemes_files[] = {
-	DAMON_SYSFS_NR_FILE(nr_schemes, DAMON_SYSFS_MAX_SCHEMES),
-};
-
-static const struct damon_sysfs_type damon_sysfs_schemes_type = {
-	.name = "schemes",
-	.files = damon_sysfs_schemes_files,
-	.nr_files = ARRAY_SIZE(damon_sysfs_schemes_files),
-	.child = &damon_sysfs_scheme_type,
 };
 
 /* contexts/<C>/ */
@@ -356,7 +339,7 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 				 struct damon_ctx **ctxp)
 {
 	struct damon_sysfs_node *contexts, *context, *attrs, *intervals, *nr;
-	struct damon_sysfs_node *targets;
+	struct damon_sysfs_node *targets, *schemes;
 	struct damon_ctx *ctx;
 	int err;
 
@@ -369,6 +352,7 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 	intervals = damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
 	nr = damon_sysfs_subdir(attrs, ATTRS_NR_REGIONS);
 	targets = damon_sysfs_subdir(context, CONTEXT_TARGETS);
+	schemes = damon_sysfs_subdir(context, CONTEXT_SCHEMES);
 
 	ctx = damon_new_ctx();
 	if (!ctx)
@@ -383,6 +367,8 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 		.max_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MAX),
 	};
 	err = damon_sysfs_add_targets(ctx, targets);
+	if (!err)
+		err = damon_sysfs_add_schemes(ctx, schemes);
 	if (err) {
 		damon_destroy_ctx(ctx);
 		return err;
@@ -392,6 +378,43 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 }
 
 /* === Commands === */
+
+/**
+ * damon_sysfs_schemes_of() - Find the schemes directory of a kdamond.
+ * @kd:		The kdamond directory; damon_sysfs_lock is held.
+ *
+ * Return: the schemes directory of its context, or NULL if it has none.
+ */
+struct damon_sysfs_node *damon_sysfs_schemes_of(struct damon_sysfs_node *kd)
+{
+	struct damon_sysfs_node *contexts;
+
+	lockdep_assert_held(&damon_sysfs_lock);
+	contexts = damon_sysfs_subdir(kd, KDAMOND_CONTEXTS);
+	if (kd->removed || contexts->nr_children != 1)
+		return NULL;
+	return damon_sysfs_subdir(contexts->children[0], CONTEXT_SCHEMES);
+}
+
+/**
+ * damon_sysfs_running_ctx() - Find the running context of a kdamond.
+ * @kdamond:	The kdamond directory; damon_sysfs_lock is held.
+ * @schemes:	Where to store its schemes directory.
+ *
+ * The context stays while the lock is held.
+ *
+ * Return: the context, or NULL if it does not run or has no directory.
+ */
+struct damon_ctx *damon_sysfs_running_ctx(struct damon_sysfs_node *kdamond,
+					  struct damon_sysfs_node **schemes)
+{
+	struct damon_ctx *ctx = kdamond->private;
+
+	*schemes = damon_sysfs_schemes_of(kdamond);
+	if (!*schemes || !ctx || !damon_is_running(ctx))
+		return NULL;
+	return ctx;
+}
 
 static int damon_sysfs_turn_on(struct damon_sysfs_node *kdamond)
 {
@@ -466,14 +489,68 @@ static int damon_sysfs_commit(struct damon_sysfs_node *kdamond)
 	return err;
 }
 
-/* The keywords of the state file, and what each does. */
+static int damon_sysfs_update_schemes_of(struct damon_sysfs_node *kdamond,
+					 enum damon_sysfs_schemes_result what)
+{
+	struct damon_sysfs_node *schemes;
+	struct damon_ctx *ctx = damon_sysfs_running_ctx(kdamond, &schemes);
+
+	if (!ctx)
+		return -EINVAL;
+	return damon_sysfs_update_schemes(schemes, ctx, what);
+}
+
+static int damon_sysfs_update_stats(struct damon_sysfs_node *kdamond)
+{
+	return damon_sysfs_update_schemes_of(kdamond,
+					     DAMON_SYSFS_SCHEMES_STATS);
+}
+
+static int damon_sysfs_update_quotas(struct damon_sysfs_node *kdamond)
+{
+	return damon_sysfs_update_schemes_of(kdamond,
+					     DAMON_SYSFS_SCHEMES_QUOTAS);
+}
+
+static int damon_sysfs_commit_quota_goals(struct damon_sysfs_node *kdamond)
+{
+	struct damon_sysfs_node *schemes;
+	struct damon_ctx *ctx = damon_sysfs_running_ctx(kdamond, &schemes);
+
+	if (!ctx)
+		return -EINVAL;
+	return damon_sysfs_commit_goals(schemes, ctx);
+}
+
+static int damon_sysfs_update_tried_bytes(struct damon_sysfs_node *kdamond)
+{
+	return damon_sysfs_update_tried(kdamond, true);
+}
+
+static int damon_sysfs_update_tried_regions(struct damon_sysfs_node *kdamond)
+{
+	return damon_sysfs_update_tried(kdamond, false);
+}
+
+/*
+ * The keywords of the state file, and what each does.  Most run under
+ * damon_sysfs_lock; those that replace directories take it themselves.
+ */
 static const struct damon_sysfs_command {
 	const char *keyword;
 	int (*fn)(struct damon_sysfs_node *kdamond);
+	bool unlocked;
 } damon_sysfs_commands[] = {
 	{ "on", damon_sysfs_turn_on },
 	{ "off", damon_sysfs_turn_off },
 	{ "commit", damon_sysfs_commit },
+	{ "commit_schemes_quota_goals", damon_sysfs_commit_quota_goals },
+	{ "update_schemes_stats", damon_sysfs_update_stats },
+	{ "update_schemes_tried_bytes", damon_sysfs_update_tried_bytes, true },
+	{ "update_schemes_tried_regions", damon_sysfs_update_tried_regions,
+	  true },
+	{ "clear_schemes_tried_regions", damon_sysfs_clear_tried, true },
+	{ "update_schemes_effective_quotas", damon_sysfs_update_quotas },
 };
 
 static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -489,6 +566,10 @@ static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
 			cmd = &damon_sysfs_commands[i];
 	if (!cmd)
 		return -EINVAL;
+	if (cmd->unlocked) {
+		err = cmd->fn(kdamond);
+		return err ? err : count;
+	}
 
 	mutex_lock(&damon_sysfs_lock);
 	if (kdamond->removed)
