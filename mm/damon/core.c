@@ -1060,6 +1060,8 @@ static int kdamond_fn(void *data)
 	ctx->sz_limit = damon_region_sz_limit(ctx);
 
 	while (!kdamond_should_stop(ctx) && kdamond_has_target(ctx)) {
+		/* A zero sampling interval must not hog the CPU. */
+		cond_resched();
 		wait_us = kdamond_wmarks_wait_us(ctx);
 		if (wait_us) {
 			/* No scheme would apply: no walk can finish. */
