@@ -18,16 +18,22 @@ damon:damon_aggregated events, stamped on the same clock):
     aggregation's stamp to its own (under emulation that is often longer
     than the aggregation interval set; the table shows the mean).
   - Only windows that lie inside one phase and start at least --settle-ms
-    (default 500 ms, some five aggregations) after the phase began are
-    scored:
-    the window across a phase change mixes two truths, and the few after
-    it show how fast regions adapt rather than what they converge to.
+    (default 500 ms, some three to five aggregations) after the phase
+    began are scored: the window across a phase change mixes two truths,
+    and the few after it show how fast regions adapt rather than what
+    they converge to.
   - DAMON reports a byte hot when its region has nr_accesses > 0; the WSS
     estimate is the number of such bytes.  The truth is the hot buffer.
   - wss error: mean over windows of |estimate - truth| / truth.
     precision: reported hot bytes that are truly hot / reported hot bytes;
     recall: truly hot bytes reported hot / truly hot bytes; both summed
     over all scored windows.
+
+Overhead, per region bounds (@min..max): kdamond CPU per wall second, and
+from the trace taken meanwhile the mean number of regions, the real
+aggregation interval and the CPU nanoseconds per region and sample.
+
+Latency of "commit": p50, p90 (nearest rank) and max of all the writes.
 """
 
 import argparse
@@ -46,7 +52,8 @@ def read_kv(line):
 
 
 def read_truth(path):
-    """Buffers, phases [(start_ns, end_ns, (start, end))] of a workload log."""
+    """The phases [(start_ns, end_ns, (start, end) of the hot buffer)] of a
+    workload log."""
     buffers, starts, end = {}, [], None
     with open(path) as f:
         for line in f:

@@ -218,7 +218,10 @@ latency() {
 [ -x "$pattern" ] || fail "no workload at $pattern"
 mkdir -p "$out"
 [ $# -gt 0 ] || set -- stairs zigzag overhead latency
-say "kernel $(uname -r) $(uname -v)"
+clock=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
+say "kernel $(uname -r) $(uname -v) clocksource=$clock"
+# Without the TSC, time moves in jiffies: no 5 ms sampling, no timings.
+[ "$clock" = tsc ] || fail "the clocksource is $clock, not tsc"
 for test in "$@"; do
 	# The pattern arguments are lists of words.
 	# shellcheck disable=SC2086
