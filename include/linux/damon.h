@@ -229,67 +229,71 @@ enum damos_quota_goal_metric {
 
 /**
  * struct damos_quota_goal - A value a scheme's quota is tuned to reach.
+ * @list:		Position in &damos_quota.goals.
  * @metric:		What is measured.
- * @target_value:	The value to reach.
  * @current_value:	The value last measured (or fed, for
  *			%DAMOS_QUOTA_USER_INPUT).
- * @last_psi_total:	PSI total at the last measurement, in ns.
- * @list:		Position in &damos_quota.goals.
+ * @target_value:	The value to reach.
+ * @psi_total_seen:	PSI total at the last measurement, in ns.
  */
 struct damos_quota_goal {
-	enum damos_quota_goal_metric metric;
-	unsigned long target_value;
-	unsigned long current_value;
-	u64 last_psi_total;
 	struct list_head list;
+	enum damos_quota_goal_metric metric;
+	unsigned long current_value;
+	unsigned long target_value;
+	u64 psi_total_seen;
 };
 
 /**
  * struct damos_quota - How much a scheme may do per time window.
- * @reset_interval:	Length of a window, in milliseconds.
  * @ms:			Time the action may take per window; 0 for no limit.
  * @sz:			Bytes the action may be tried on per window; 0 for
  *			no limit.
- * @goals:		&struct damos_quota_goal that tune the size quota.
- * @esz:		Effective size quota of the current window: what @ms,
- *			@sz and @goals allow together.  0 for no limit.
+ * @reset_interval:	Length of a window, in milliseconds.
  * @weight_sz:		Weight of the region size in the priority score.
  * @weight_nr_accesses:	Weight of the access frequency.
  * @weight_age:		Weight of the age.
+ * @goals:		&struct damos_quota_goal that tune the size quota.
+ * @esz:		Effective size quota of the current window: what @ms,
+ *			@sz and @goals allow together.  0 for no limit.
  *
  * When more regions match than the quota allows, those of the highest
  * priority score (0..99, from the operations set or from the weights) go
- * first.  The fields after @weight_age are the kdamond's.
+ * first.  The fields below are the kdamond's.
  *
- * @charged_sz:		Bytes charged in the current window.
- * @charged_from:	Start of the current window, in jiffies.
- * @charge_target_from:	Target where the last window ran out of quota.
- * @charge_addr_from:	Address there, so the next window starts after it.
- * @total_charged_sz:	Bytes charged in all windows.
- * @total_charged_ns:	Time the action took in all windows.
- * @esz_bp:		Goal-tuned size quota, in 1/10000 bytes.
- * @min_score:		Lowest score applied to in the current pass.
- * @histogram:		Bytes of matching regions per score, for @min_score.
+ * @window_start:	When the current window began, in jiffies; 0 before
+ *			the first.
+ * @window_sz:		Bytes charged in the current window.
+ * @pass_min_score:	Lowest score the current pass applies to.
+ * @score_sz:		Bytes of matching regions per score, from which
+ *			@pass_min_score is found.
+ * @resume_target:	Target at which the last window ran out of quota;
+ *			compared, never dereferenced.
+ * @resume_addr:	Address there, where the next window starts.
+ * @spent_sz:		Bytes charged since the scheme started, and
+ * @spent_ns:		the time the action took for them: the throughput
+ *			that turns @ms into bytes.
+ * @tuned_esz_bp:	Size quota the goals tuned, in 1/10000 bytes.
  */
 struct damos_quota {
-	unsigned long reset_interval;
 	unsigned long ms;
 	unsigned long sz;
-	struct list_head goals;
-	unsigned long esz;
+	unsigned long reset_interval;
 	unsigned int weight_sz;
 	unsigned int weight_nr_accesses;
 	unsigned int weight_age;
+	struct list_head goals;
+	unsigned long esz;
 /* private: */
-	unsigned long charged_sz;
-	unsigned long charged_from;
-	struct damon_target *charge_target_from;
-	unsigned long charge_addr_from;
-	unsigned long total_charged_sz;
-	unsigned long total_charged_ns;
-	unsigned long esz_bp;
-	unsigned int min_score;
-	unsigned long histogram[DAMOS_MAX_SCORE + 1];
+	unsigned long window_start;
+	unsigned long window_sz;
+	unsigned int pass_min_score;
+	unsigned long score_sz[DAMOS_MAX_SCORE + 1];
+	struct damon_target *resume_target;
+	unsigned long resume_addr;
+	unsigned long spent_sz;
+	unsigned long spent_ns;
+	unsigned long tuned_esz_bp;
 };
 
 /**
@@ -344,28 +348,28 @@ enum damos_filter_type {
 
 /**
  * struct damos_filter - Memory a scheme allows or rejects.
+ * @list:	Position in &damos.filters.
  * @type:	What the filter looks at.
- * @matching:	Whether the filter is about memory that has the property
- *		(true) or memory that has not.
- * @allow:	Whether memory the filter is about is allowed or rejected.
  * @memcg_id:	For %DAMOS_FILTER_TYPE_MEMCG, the cgroup's id.
  * @addr_range:	For %DAMOS_FILTER_TYPE_ADDR, the range.
  * @target_idx:	For %DAMOS_FILTER_TYPE_TARGET, the target's index.
- * @list:	Position in &damos.filters.
+ * @matching:	Whether the filter is about memory that has the property
+ *		(true) or memory that has not.
+ * @allow:	Whether memory the filter is about is allowed or rejected.
  *
  * Filters are looked at in order; the first one the memory is about
  * decides.  Memory none is about is allowed.
  */
 struct damos_filter {
+	struct list_head list;
 	enum damos_filter_type type;
-	bool matching;
-	bool allow;
 	union {
 		unsigned short memcg_id;
 		struct damon_addr_range addr_range;
 		int target_idx;
 	};
-	struct list_head list;
+	bool matching;
+	bool allow;
 };
 
 /**
@@ -402,9 +406,9 @@ struct damos_stat {
  *
  * The fields below are the kdamond's.
  *
- * @next_apply_sis:	&damon_ctx.passed_sample_intervals of the next
+ * @apply_due_sis:	&damon_ctx.passed_sample_intervals of the next
  *			application.
- * @walk_completed:	A pending damos_walk() saw this scheme's whole pass.
+ * @walk_done:	A pending damos_walk() saw this scheme's whole pass.
  */
 struct damos {
 	struct damos_access_pattern pattern;
@@ -417,8 +421,8 @@ struct damos {
 	struct damos_stat stat;
 	struct list_head list;
 /* private: */
-	unsigned long next_apply_sis;
-	bool walk_completed;
+	unsigned long apply_due_sis;
+	bool walk_done;
 };
 
 /**

@@ -46,27 +46,34 @@ struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
 			       struct damos_watermarks *wmarks,
 			       int target_nid)
 {
-	struct damos *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	struct damos *s = kmalloc(sizeof(*s), GFP_KERNEL);
 
 	if (!s)
 		return NULL;
-	s->pattern = *pattern;
-	s->action = action;
-	s->apply_interval_us = apply_interval_us;
-	s->quota.reset_interval = quota->reset_interval;
-	s->quota.ms = quota->ms;
-	s->quota.sz = quota->sz;
-	s->quota.weight_sz = quota->weight_sz;
-	s->quota.weight_nr_accesses = quota->weight_nr_accesses;
-	s->quota.weight_age = quota->weight_age;
+	/* Only the caller's settings: what the kdamond measures starts at 0. */
+	*s = (struct damos) {
+		.action = action,
+		.pattern = *pattern,
+		.apply_interval_us = apply_interval_us,
+		.target_nid = target_nid,
+		.quota = {
+			.ms = quota->ms,
+			.sz = quota->sz,
+			.reset_interval = quota->reset_interval,
+			.weight_sz = quota->weight_sz,
+			.weight_nr_accesses = quota->weight_nr_accesses,
+			.weight_age = quota->weight_age,
+		},
+		.wmarks = {
+			.metric = wmarks->metric,
+			.interval = wmarks->interval,
+			.high = wmarks->high,
+			.mid = wmarks->mid,
+			.low = wmarks->low,
+			.activated = wmarks->metric == DAMOS_WMARK_NONE,
+		},
+	};
 	INIT_LIST_HEAD(&s->quota.goals);
-	s->wmarks.metric = wmarks->metric;
-	s->wmarks.interval = wmarks->interval;
-	s->wmarks.high = wmarks->high;
-	s->wmarks.mid = wmarks->mid;
-	s->wmarks.low = wmarks->low;
-	s->wmarks.activated = wmarks->metric == DAMOS_WMARK_NONE;
-	s->target_nid = target_nid;
 	INIT_LIST_HEAD(&s->filters);
 	INIT_LIST_HEAD(&s->list);
 	return s;
@@ -89,13 +96,15 @@ void damon_add_scheme(struct damon_ctx *ctx, struct damos *s)
  */
 void damon_destroy_scheme(struct damos *s)
 {
-	struct damos_quota_goal *g, *next_g;
-	struct damos_filter *f, *next_f;
+	struct damos_quota_goal *g;
+	struct damos_filter *f;
 
-	damos_for_each_quota_goal_safe(g, next_g, &s->quota)
-		damos_destroy_quota_goal(g);
-	damos_for_each_filter_safe(f, next_f, s)
+	while ((f = list_first_entry_or_null(&s->filters, struct damos_filter,
+					     list)))
 		damos_destroy_filter(f);
+	while ((g = list_first_entry_or_null(&s->quota.goals,
+					     struct damos_quota_goal, list)))
+		damos_destroy_quota_goal(g);
 	list_del(&s->list);
 	kfree(s);
 }
@@ -109,13 +118,13 @@ void damon_destroy_scheme(struct damos *s)
 void damon_set_schemes(struct damon_ctx *ctx, struct damos **schemes,
 		       ssize_t nr_schemes)
 {
-	struct damos *s, *next;
-	ssize_t i;
+	struct damos *s;
 
-	damon_for_each_scheme_safe(s, next, ctx)
+	while ((s = list_first_entry_or_null(&ctx->schemes, struct damos,
+					     list)))
 		damon_destroy_scheme(s);
-	for (i = 0; i < nr_schemes; i++)
-		damon_add_scheme(ctx, schemes[i]);
+	while (nr_schemes-- > 0)
+		damon_add_scheme(ctx, *schemes++);
 }
 
 /**
@@ -275,7 +284,7 @@ int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src)
 		}
 		pos = &dst_g->list;
 		if (dst_g->metric != src_g->metric)
-			dst_g->last_psi_total = 0;
+			dst_g->psi_total_seen = 0;
 		dst_g->metric = src_g->metric;
 		dst_g->target_value = src_g->target_value;
 		if (src_g->metric == DAMOS_QUOTA_USER_INPUT)
@@ -332,7 +341,7 @@ static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
 	dst->action = src->action;
 	if (dst->apply_interval_us != src->apply_interval_us) {
 		dst->apply_interval_us = src->apply_interval_us;
-		dst->next_apply_sis = ctx->passed_sample_intervals +
+		dst->apply_due_sis = ctx->passed_sample_intervals +
 			damos_apply_interval_sis(ctx, dst);
 	}
 	q->reset_interval = src->quota.reset_interval;
@@ -382,7 +391,7 @@ int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src)
 						 src_s->target_nid);
 			if (!dst_s)
 				return -ENOMEM;
-			dst_s->next_apply_sis = dst->passed_sample_intervals +
+			dst_s->apply_due_sis = dst->passed_sample_intervals +
 				damos_apply_interval_sis(dst, dst_s);
 			damon_add_scheme(dst, dst_s);
 		} else {
@@ -480,9 +489,9 @@ static unsigned long damos_goal_current(struct damos_quota_goal *g)
 #ifdef CONFIG_PSI
 	case DAMOS_QUOTA_SOME_MEM_PSI_US:
 		now = READ_ONCE(psi_system.total[PSI_AVGS][PSI_MEM_SOME]);
-		g->current_value = div_u64(now - g->last_psi_total,
+		g->current_value = div_u64(now - g->psi_total_seen,
 					   NSEC_PER_USEC);
-		g->last_psi_total = now;
+		g->psi_total_seen = now;
 		break;
 #endif
 	default:
@@ -532,21 +541,19 @@ static unsigned long damos_feedback_next(unsigned long last,
 /* Work out the effective size quota of a new window. */
 static void damos_set_effective_quota(struct damos_quota *q)
 {
-	unsigned long esz = ULONG_MAX, throughput;
+	unsigned long esz = ULONG_MAX, throughput, start;
 
 	if (!list_empty(&q->goals)) {
-		if (!q->esz_bp)
-			q->esz_bp = min(q->sz ?: DAMOS_GOAL_START_SZ,
-					ULONG_MAX / 10000) * 10000;
-		else
-			q->esz_bp = damos_feedback_next(q->esz_bp,
-							damos_goals_score(q));
-		esz = q->esz_bp / 10000;
+		start = min(q->sz ?: DAMOS_GOAL_START_SZ, ULONG_MAX / 10000);
+		q->tuned_esz_bp = q->tuned_esz_bp ?
+			damos_feedback_next(q->tuned_esz_bp,
+					    damos_goals_score(q)) :
+			start * 10000;
+		esz = q->tuned_esz_bp / 10000;
 	}
 	if (q->ms) {
-		throughput = q->total_charged_ns ?
-			mult_frac(q->total_charged_sz, NSEC_PER_MSEC,
-				  q->total_charged_ns) :
+		throughput = q->spent_ns ?
+			mult_frac(q->spent_sz, NSEC_PER_MSEC, q->spent_ns) :
 			DAMOS_GUESSED_THROUGHPUT;
 		esz = min(esz, throughput > ULONG_MAX / q->ms ? ULONG_MAX :
 			  throughput * q->ms);
@@ -600,33 +607,33 @@ static bool damos_adjust_quota(struct damon_ctx *ctx, struct damos *s)
 		q->esz = 0;
 		return false;
 	}
-	if (!q->charged_from || time_after_eq(jiffies, q->charged_from +
+	if (!q->window_start || time_after_eq(jiffies, q->window_start +
 			msecs_to_jiffies(q->reset_interval))) {
-		if (q->charged_from && q->esz && q->charged_sz >= q->esz)
+		if (q->window_start && q->esz && q->window_sz >= q->esz)
 			s->stat.qt_exceeds++;
-		q->charged_from = jiffies;
-		q->charged_sz = 0;
+		q->window_start = jiffies;
+		q->window_sz = 0;
 		damos_set_effective_quota(q);
 		new_window = true;
 	}
 
-	q->min_score = 0;
-	if (!ctx->ops.get_scheme_score || q->charged_sz >= q->esz)
+	q->pass_min_score = 0;
+	if (!ctx->ops.get_scheme_score || q->window_sz >= q->esz)
 		return new_window;
-	memset(q->histogram, 0, sizeof(q->histogram));
+	memset(q->score_sz, 0, sizeof(q->score_sz));
 	damon_for_each_target(t, ctx) {
 		damon_for_each_region(r, t) {
 			if (damos_pattern_match(r, s))
-				q->histogram[damos_score(ctx, t, r, s)] +=
+				q->score_sz[damos_score(ctx, t, r, s)] +=
 					damon_sz_region(r);
 		}
 	}
 	for (score = DAMOS_MAX_SCORE; score > 0; score--) {
-		cumulated += q->histogram[score];
-		if (cumulated >= q->esz - q->charged_sz)
+		cumulated += q->score_sz[score];
+		if (cumulated >= q->esz - q->window_sz)
 			break;
 	}
-	q->min_score = score;
+	q->pass_min_score = score;
 	return new_window;
 }
 
@@ -709,15 +716,15 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 	if (damos_core_filter_out(t, pass->t_idx, r, s))
 		return;
 	if (q->esz) {
-		if (q->charged_sz >= q->esz)
+		if (q->window_sz >= q->esz)
 			return;
 		if (ctx->ops.get_scheme_score &&
-		    damos_score(ctx, t, r, s) < q->min_score)
+		    damos_score(ctx, t, r, s) < q->pass_min_score)
 			return;
 		/* Charge no more than is left: split off what does not fit. */
-		sz = ALIGN_DOWN(q->esz - q->charged_sz, DAMON_MIN_REGION);
+		sz = ALIGN_DOWN(q->esz - q->window_sz, DAMON_MIN_REGION);
 		if (!sz) {
-			q->charged_sz = q->esz;
+			q->window_sz = q->esz;
 			return;
 		}
 		if (damon_sz_region(r) > sz &&
@@ -731,13 +738,13 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 	begin = ktime_get();
 	if (ctx->ops.apply_scheme)
 		applied = ctx->ops.apply_scheme(ctx, t, r, s, &passed);
-	q->total_charged_ns += ktime_to_ns(ktime_sub(ktime_get(), begin));
-	q->total_charged_sz += sz;
-	q->charged_sz += sz;
-	if (q->esz && q->charged_sz >= q->esz) {
+	q->spent_ns += ktime_to_ns(ktime_sub(ktime_get(), begin));
+	q->spent_sz += sz;
+	q->window_sz += sz;
+	if (q->esz && q->window_sz >= q->esz) {
 		/* The next window starts where this one ran out. */
-		q->charge_target_from = t;
-		q->charge_addr_from = r->ar.end;
+		q->resume_target = t;
+		q->resume_addr = r->ar.end;
 	}
 
 	s->stat.nr_tried++;
@@ -763,9 +770,9 @@ static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 
 	/* A new window starts where the last one ran out, for fairness. */
 	if (damos_adjust_quota(ctx, pass->s)) {
-		resume_t = q->charge_target_from;
-		resume_addr = q->charge_addr_from;
-		q->charge_target_from = NULL;
+		resume_t = q->resume_target;
+		resume_addr = q->resume_addr;
+		q->resume_target = NULL;
 	}
 
 	pass->t_idx = 0;
@@ -805,7 +812,7 @@ static void damos_walk_finish(struct damon_ctx *ctx, bool canceled)
 	if (!control)
 		return;
 	damon_for_each_scheme(s, ctx)
-		s->walk_completed = false;
+		s->walk_done = false;
 	control->canceled = canceled;
 	complete(&control->completion);
 }
@@ -828,8 +835,8 @@ void kdamond_init_schemes(struct damon_ctx *ctx)
 	struct damos *s;
 
 	damon_for_each_scheme(s, ctx) {
-		s->next_apply_sis = damos_apply_interval_sis(ctx, s);
-		s->walk_completed = false;
+		s->apply_due_sis = damos_apply_interval_sis(ctx, s);
+		s->walk_done = false;
 	}
 }
 
@@ -856,17 +863,17 @@ void kdamond_apply_schemes(struct damon_ctx *ctx)
 		return;
 	}
 	damon_for_each_scheme(s, ctx) {
-		if (ctx->passed_sample_intervals >= s->next_apply_sis) {
-			s->next_apply_sis = ctx->passed_sample_intervals +
+		if (ctx->passed_sample_intervals >= s->apply_due_sis) {
+			s->apply_due_sis = ctx->passed_sample_intervals +
 				damos_apply_interval_sis(ctx, s);
 			pass.s = s;
 			/* An inactive scheme's pass tries nothing. */
 			if (s->wmarks.activated)
 				damos_apply_scheme(ctx, &pass);
 			if (pass.walk)
-				s->walk_completed = true;
+				s->walk_done = true;
 		}
-		walked = walked && s->walk_completed;
+		walked = walked && s->walk_done;
 		pass.s_idx++;
 	}
 	if (pass.walk && walked)
