@@ -919,3 +919,5 @@ int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
 	wait_for_completion(&control->completion);
 	return control->canceled ? -ECANCELED : 0;
 }
+
+#include "tests/schemes-kunit.h"
