@@ -21,7 +21,9 @@ damon:damon_aggregated events, stamped on the same clock):
     (default 500 ms, some three to five aggregations) after the phase
     began are scored: the window across a phase change mixes two truths,
     and the few after it show how fast regions adapt rather than what
-    they converge to.
+    they converge to.  Nor are windows in which the workload stalled
+    (a sweep ended 50 ms or more after the previous one: the emulator's
+    host did not run it, so its buffer was not hot); the table counts them.
   - DAMON reports a byte hot when its region has nr_accesses > 0; the WSS
     estimate is the number of such bytes.  The truth is the hot buffer.
   - wss error: mean over windows of |estimate - truth| / truth.
@@ -53,8 +55,8 @@ def read_kv(line):
 
 def read_truth(path):
     """The phases [(start_ns, end_ns, (start, end) of the hot buffer)] of a
-    workload log."""
-    buffers, starts, end = {}, [], None
+    workload log, and its stalls [(start_ns, end_ns)]."""
+    buffers, starts, end, stalls = {}, [], None, []
     with open(path) as f:
         for line in f:
             w = line.split()
@@ -63,6 +65,8 @@ def read_truth(path):
                 buffers[int(w[1])] = (int(lo, 16), int(hi, 16))
             elif w[0] == 'phase':
                 starts.append((int(w[2]), int(w[4])))
+            elif w[0] == 'stall':
+                stalls.append((int(w[2]), int(w[3])))
             elif w[0] == 'end':
                 end = int(w[1])
     if end is None or not starts:
@@ -71,7 +75,7 @@ def read_truth(path):
     for i, (t, idx) in enumerate(starts):
         t_end = starts[i + 1][0] if i + 1 < len(starts) else end
         phases.append((t, t_end, buffers[idx]))
-    return phases
+    return phases, stalls
 
 
 def read_aggregations(path):
@@ -111,7 +115,7 @@ def overlap(lo, hi, rng):
 
 def score_accuracy(truth, trace, aggr_ns, settle_ns):
     """Sums of one boot's run of one pattern, see the module comment."""
-    phases = read_truth(truth)
+    phases, stalls = read_truth(truth)
     aggrs, dropped = read_aggregations(trace)
     s = collections.Counter(dropped=dropped)
     prev = None
@@ -128,6 +132,9 @@ def score_accuracy(truth, trace, aggr_ns, settle_ns):
         hot = [r for (t0, t1, r) in phases
                if t0 + settle_ns <= win and stamp <= t1]
         if not hot:
+            continue
+        if any(t0 < stamp and win < t1 for t0, t1 in stalls):
+            s['stalled'] += 1
             continue
         hot = hot[0]
         est = inter = 0
@@ -207,6 +214,7 @@ def collect(kernel_dirs, settle_ns):
                                            if s['est'] else 0)
             m[f'{pat} hot recall %'] = 100 * s['inter'] / s['true']
             m[f'{pat} scored windows'] = s['windows']
+            m[f'{pat} stalled windows'] = s['stalled']
             m[f'{pat} aggr ms'] = (s['interval_ns'] /
                                             s['intervals'] / 10**6)
             if s['lost'] or s['dropped']:
@@ -229,7 +237,7 @@ def collect(kernel_dirs, settle_ns):
 
 ORDER = [f'{p} {m}' for p in ('stairs', 'zigzag')
          for m in ('wss error %', 'hot precision %', 'hot recall %',
-                   'scored windows', 'aggr ms')]
+                   'scored windows', 'stalled windows', 'aggr ms')]
 ORDER += [f'{m} {c}' for c in ('@10..1000', '@1000..10000')
           for m in ('cpu/wall', 'nr_regions', 'aggr ms', 'ns/region/sample')]
 ORDER += [f'commit@{s} {m}' for s in ('5ms', '1000ms')

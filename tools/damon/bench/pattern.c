@@ -28,6 +28,8 @@
  *   buffer <idx> <start>-<end>             hexadecimal, end exclusive
  *   ready
  *   phase <n> <mono ns> hot <idx>          at the start of each phase
+ *   stall <n> <from ns> <to ns>            a sweep ended STALL_MS or more
+ *                                          after the previous one
  *   sweeps <n> <count> avg_us <us>         at the end of each phase
  *   end <mono ns>
  *
@@ -52,6 +54,11 @@
 #define MAX_BUFFERS	32
 /* More pages than x86 invalidates one at a time (33): a full flush. */
 #define SCRATCH_PAGES	64
+/*
+ * A sweep takes a few milliseconds; one this late means the workload did
+ * not run (a busy emulator host), and its buffer was not hot meanwhile.
+ */
+#define STALL_MS	50
 
 static char *buffers[MAX_BUFFERS];
 static unsigned long buffer_sz;
@@ -120,7 +127,7 @@ static char *map_populated(unsigned long sz)
 static void run_phase(int n, int idx, unsigned long ms)
 {
 	unsigned long long start = mono_ns(), end = start + ms * 1000000ULL;
-	unsigned long long now = start, sweeps = 0;
+	unsigned long long now = start, prev, sweeps = 0;
 	char val = 1;
 
 	printf("phase %d %llu hot %d\n", n, start, idx);
@@ -129,7 +136,10 @@ static void run_phase(int n, int idx, unsigned long ms)
 		sweep(buffers[idx], val++);
 		flush_tlb();
 		sweeps++;
+		prev = now;
 		now = mono_ns();
+		if (now - prev >= STALL_MS * 1000000ULL)
+			printf("stall %d %llu %llu\n", n, prev, now);
 	}
 	printf("sweeps %d %llu avg_us %llu\n", n, sweeps,
 	       (now - start) / 1000 / sweeps);
