@@ -489,8 +489,9 @@ static unsigned long damos_goal_current(struct damos_quota_goal *g)
 #ifdef CONFIG_PSI
 	case DAMOS_QUOTA_SOME_MEM_PSI_US:
 		now = READ_ONCE(psi_system.total[PSI_AVGS][PSI_MEM_SOME]);
-		g->current_value = div_u64(now - g->psi_total_seen,
-					   NSEC_PER_USEC);
+		/* The first reading has no window to measure over. */
+		g->current_value = g->psi_total_seen ?
+			div_u64(now - g->psi_total_seen, NSEC_PER_USEC) : 0;
 		g->psi_total_seen = now;
 		break;
 #endif
@@ -541,14 +542,18 @@ static unsigned long damos_feedback_next(unsigned long last,
 /* Work out the effective size quota of a new window. */
 static void damos_set_effective_quota(struct damos_quota *q)
 {
-	unsigned long esz = ULONG_MAX, throughput, start;
+	unsigned long esz = ULONG_MAX, throughput, start, score;
 
 	if (!list_empty(&q->goals)) {
 		start = min(q->sz ?: DAMOS_GOAL_START_SZ, ULONG_MAX / 10000);
+		/* Measured even in the first window, to start the PSI deltas. */
+		score = damos_goals_score(q);
 		q->tuned_esz_bp = q->tuned_esz_bp ?
-			damos_feedback_next(q->tuned_esz_bp,
-					    damos_goals_score(q)) :
+			damos_feedback_next(q->tuned_esz_bp, score) :
 			start * 10000;
+		/* Grown past @sz, it would take long to come back under. */
+		if (q->sz)
+			q->tuned_esz_bp = min(q->tuned_esz_bp, start * 10000);
 		esz = q->tuned_esz_bp / 10000;
 	}
 	if (q->ms) {
@@ -650,7 +655,11 @@ static bool damos_filter_addr_has(struct damon_target *t,
 {
 	unsigned long start = ALIGN_DOWN(f->addr_range.start,
 					 DAMON_MIN_REGION);
-	unsigned long end = ALIGN(f->addr_range.end, DAMON_MIN_REGION);
+	unsigned long end = f->addr_range.end;
+
+	/* Up to the top of the address space stays there, not at 0. */
+	if (end <= ALIGN_DOWN(ULONG_MAX, DAMON_MIN_REGION))
+		end = ALIGN(end, DAMON_MIN_REGION);
 
 	if (r->ar.end <= start || r->ar.start >= end)
 		return false;
@@ -724,7 +733,10 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 		/* Charge no more than is left: split off what does not fit. */
 		sz = ALIGN_DOWN(q->esz - q->window_sz, DAMON_MIN_REGION);
 		if (!sz) {
+			/* Out of quota here: the next window starts at @r. */
 			q->window_sz = q->esz;
+			q->resume_target = t;
+			q->resume_addr = r->ar.start;
 			return;
 		}
 		if (damon_sz_region(r) > sz &&
@@ -754,7 +766,8 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 		s->stat.sz_applied += applied;
 	}
 	s->stat.sz_ops_filter_passed += passed;
-	if (s->action != DAMOS_STAT)
+	/* The region will not look the same any more. */
+	if (applied)
 		r->age = 0;
 	if (walk)
 		walk->walk_fn(walk->data, ctx, t, r, s, passed);
@@ -770,7 +783,9 @@ static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 
 	/* A new window starts where the last one ran out, for fairness. */
 	if (damos_adjust_quota(ctx, pass->s)) {
-		resume_t = q->resume_target;
+		damon_for_each_target(pass->t, ctx)
+			if (pass->t == q->resume_target)
+				resume_t = q->resume_target;
 		resume_addr = q->resume_addr;
 		q->resume_target = NULL;
 	}
