@@ -259,21 +259,7 @@ struct damos_quota_goal {
  *
  * When more regions match than the quota allows, those of the highest
  * priority score (0..99, from the operations set or from the weights) go
- * first.  The fields below are the kdamond's.
- *
- * @window_start:	When the current window began, in jiffies; 0 before
- *			the first.
- * @window_sz:		Bytes charged in the current window.
- * @pass_min_score:	Lowest score the current pass applies to.
- * @score_sz:		Bytes of matching regions per score, from which
- *			@pass_min_score is found.
- * @resume_target:	Target at which the last window ran out of quota;
- *			compared, never dereferenced.
- * @resume_addr:	Address there, where the next window starts.
- * @spent_sz:		Bytes charged since the scheme started, and
- * @spent_ns:		the time the action took for them: the throughput
- *			that turns @ms into bytes.
- * @tuned_esz_bp:	Size quota the goals tuned, in 1/10000 bytes.
+ * first.  The private fields are the kdamond's.
  */
 struct damos_quota {
 	unsigned long ms;
@@ -285,14 +271,24 @@ struct damos_quota {
 	struct list_head goals;
 	unsigned long esz;
 /* private: */
+	/* When the current window began, in jiffies; 0 before the first. */
 	unsigned long window_start;
+	/* Bytes charged in the current window. */
 	unsigned long window_sz;
+	/* Lowest score the current pass applies to, found from @score_sz. */
 	unsigned int pass_min_score;
+	/* Bytes of matching regions per score. */
 	unsigned long score_sz[DAMOS_MAX_SCORE + 1];
+	/*
+	 * Where the last window ran out of quota, where the next starts;
+	 * the target is compared, never dereferenced.
+	 */
 	struct damon_target *resume_target;
 	unsigned long resume_addr;
+	/* Bytes charged and the time the action took: the throughput. */
 	unsigned long spent_sz;
 	unsigned long spent_ns;
+	/* Size quota the goals tuned, in 1/10000 bytes. */
 	unsigned long tuned_esz_bp;
 };
 
@@ -315,13 +311,13 @@ enum damos_wmark_metric {
  * @high:	Above this the scheme is inactive.
  * @mid:	An inactive scheme activates below this.
  * @low:	Below this the scheme is inactive.
- * @activated:	Whether the scheme is active; the kdamond's.
  */
 struct damos_watermarks {
 	enum damos_wmark_metric metric;
 	unsigned long interval;
 	unsigned long high, mid, low;
 /* private: */
+	/* Whether the scheme is active; the kdamond's. */
 	bool activated;
 };
 
@@ -404,11 +400,7 @@ struct damos_stat {
  * @stat:		What it did.
  * @list:		Position in &damon_ctx.schemes.
  *
- * The fields below are the kdamond's.
- *
- * @apply_due_sis:	&damon_ctx.passed_sample_intervals of the next
- *			application.
- * @walk_done:	A pending damos_walk() saw this scheme's whole pass.
+ * The private fields are the kdamond's.
  */
 struct damos {
 	struct damos_access_pattern pattern;
@@ -421,7 +413,9 @@ struct damos {
 	struct damos_stat stat;
 	struct list_head list;
 /* private: */
+	/* &damon_ctx.passed_sample_intervals of the next application. */
 	unsigned long apply_due_sis;
+	/* A pending damos_walk() saw this scheme's whole pass. */
 	bool walk_done;
 };
 
