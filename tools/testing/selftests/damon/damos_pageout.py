@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""DAMOS pageout on a process with a cold and a hot buffer.
+
+access_memory maps two 32 MiB anonymous buffers, writes them once, then
+sweeps buffer 1 for good and leaves buffer 0 alone.  With swap on zram
+(set up here unless some swap is on already), a vaddr kdamond runs one
+pageout scheme, in two rounds with a fresh workload each:
+
+- access pattern: regions of any size that saw no access (nr_accesses
+  0..0) for at least 10 aggregations;
+- young filter: every region, with a young filter (matching, allow N),
+  so that the pages are paged out one by one, all but the young ones.
+
+What is resident is read from /proc/<pid>/pagemap (bit 63 present, bit
+62 swapped), not counting pages that map the shared zero page
+(/proc/kpageflags): reclaim maps the zero-filled parts of a huge page it
+splits to it, and the idle buffer is zeros.  In each round:
+
+- within 60 s at most 20% of the cold buffer is still resident;
+- the hot buffer stays at least 90% resident at each of 5 looks, 1 s
+  apart, after that, and the pages swapped in over the round
+  (/proc/vmstat pswpin) are at most 10% of it;
+- the scheme's stats: nr_applied > 0, nr_tried >= nr_applied, sz_tried
+  >= sz_applied; by access pattern, sz_applied is at least 80% of the
+  cold buffer and, with no filter, sz_ops_filter_passed == sz_tried; with
+  the young filter, sz_applied > 0 and sz_tried - sz_ops_filter_passed
+  (what the filter kept) is at least the hot buffer.
+
+The kdamond is off, nr_kdamonds 0 and the zram swap gone at the end.
+"""
+
+import array
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sysfs_common as sc   # noqa: E402
+
+MIB = 1 << 20
+BUF_MIB = 32
+STATE = os.path.join(sc.KDAMOND, 'state')
+SCHEME = os.path.join(sc.SCHEMES, '0')
+UINT_MAX = (1 << 32) - 1
+STATS = ('nr_tried', 'sz_tried', 'nr_applied', 'sz_applied',
+         'sz_ops_filter_passed', 'qt_exceeds')
+
+MIN_AGE = 10            # aggregations of no access before a pageout
+COLD_DEADLINE = 60      # s for the cold buffer to be paged out
+COLD_MAX_RESIDENT = 0.2
+HOT_MIN_RESIDENT = 0.9
+HOT_LOOKS = 5
+HOT_MAX_SWAPINS = 0.1   # share of the hot buffer's pages
+
+ZRAM = '/sys/block/zram0'
+ZRAM_DEV = '/dev/zram0'
+SBIN_PATH = '/usr/sbin:/sbin:/usr/bin:/bin'
+
+
+KPAGEFLAGS = '/proc/kpageflags'
+KPF_ZERO_PAGE = 24
+PFN_MASK = (1 << 55) - 1
+
+
+def is_zero_page(pfn):
+    fd = os.open(KPAGEFLAGS, os.O_RDONLY)
+    try:
+        flags = int.from_bytes(os.pread(fd, 8, pfn * 8), 'little')
+    finally:
+        os.close(fd)
+    return bool(flags >> KPF_ZERO_PAGE & 1)
+
+
+def residency(pid, start, end):
+    """Shares of the pages of [start, end) resident and swapped.
+
+    A page mapping the shared zero page is present but holds no memory:
+    reclaim splitting a huge page maps its zero-filled parts to it rather
+    than swapping them out, and access_memory's idle buffers are zeros.
+    The zero page is the one frame mapped more than once in a private
+    anonymous range.
+    """
+    nr = (end - start) // sc.PAGE_SIZE
+    entries = array.array('Q')
+    with open('/proc/%d/pagemap' % pid, 'rb') as f:
+        f.seek(start // sc.PAGE_SIZE * 8)
+        entries.frombytes(f.read(nr * 8))
+    pfns = collections.Counter(e & PFN_MASK for e in entries if e >> 63)
+    zero = sum(n for pfn, n in pfns.items() if n > 1 and is_zero_page(pfn))
+    swapped = sum(1 for e in entries if (e >> 62) & 1)
+    return (sum(pfns.values()) - zero) / nr, swapped / nr
+
+
+def swaps():
+    with open('/proc/swaps') as f:
+        return f.read().splitlines()[1:]
+
+
+class Swap:
+    """Swap on zram0 for the test, unless some swap is on already."""
+
+    def __init__(self):
+        self.ours = False
+        if swaps():
+            sc.log('using the swap that is on: %s' % swaps())
+            return
+        if not os.path.isdir(ZRAM) or not os.path.exists(ZRAM_DEV):
+            sc.skip('needs swap or CONFIG_ZRAM (no %s)' % ZRAM)
+        tools = [shutil.which(t, path=SBIN_PATH)
+                 for t in ('mkswap', 'swapon', 'swapoff')]
+        if None in tools:
+            sc.skip('needs mkswap, swapon and swapoff')
+        self.mkswap, self.swapon, self.swapoff = tools
+        if sc.read(os.path.join(ZRAM, 'disksize')) != '0':
+            sc.skip('zram0 is in use')
+        self.ours = True
+        sc.must_write(os.path.join(ZRAM, 'disksize'), '128M')
+        for cmd in ([self.mkswap, ZRAM_DEV], [self.swapon, ZRAM_DEV]):
+            res = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+            if res.returncode:
+                raise sc.SetupError('%s failed: %s' % (' '.join(cmd),
+                                                       res.stdout.strip()))
+        sc.log('swap on zram0: %s' % swaps())
+
+    def close(self):
+        if not self.ours:
+            return
+        if any(line.split()[0] == ZRAM_DEV for line in swaps()):
+            subprocess.run([self.swapoff, ZRAM_DEV])
+        sc.write(os.path.join(ZRAM, 'reset'), '1')
+
+
+def vmstat(name):
+    with open('/proc/vmstat') as f:
+        for line in f:
+            key, val = line.split()
+            if key == name:
+                return int(val)
+    return 0
+
+
+def read_stats(chk):
+    err = sc.write(STATE, 'update_schemes_stats')
+    if not chk.expect(err == 0, 'update_schemes_stats failed with %s' %
+                      sc.errno_name(err)):
+        return None
+    return {n: int(sc.read(os.path.join(SCHEME, 'stats', n)))
+            for n in STATS}
+
+
+def set_pageout_scheme(young_filter):
+    """Page out what saw no access for MIN_AGE aggregations, or, with
+    young_filter, any region but only the pages that are not young."""
+    sc.must_write(os.path.join(sc.SCHEMES, 'nr_schemes'), 1)
+    sc.must_write(os.path.join(SCHEME, 'action'), 'pageout')
+    pattern = os.path.join(SCHEME, 'access_pattern')
+    if young_filter:
+        ranges = (('sz', sc.PAGE_SIZE, sc.ULONG_MAX),
+                  ('nr_accesses', 0, UINT_MAX), ('age', 0, UINT_MAX))
+    else:
+        ranges = (('sz', sc.PAGE_SIZE, sc.ULONG_MAX),
+                  ('nr_accesses', 0, 0), ('age', MIN_AGE, UINT_MAX))
+    for name, lo, hi in ranges:
+        sc.must_write(os.path.join(pattern, name, 'min'), lo)
+        sc.must_write(os.path.join(pattern, name, 'max'), hi)
+    filters = os.path.join(SCHEME, 'filters')
+    sc.must_write(os.path.join(filters, 'nr_filters'), int(young_filter))
+    if young_filter:
+        sc.must_write(os.path.join(filters, '0', 'type'), 'young')
+        sc.must_write(os.path.join(filters, '0', 'matching'), 'Y')
+        sc.must_write(os.path.join(filters, '0', 'allow'), 'N')
+
+
+def run(chk, young_filter):
+    what = 'young filter' if young_filter else 'access pattern'
+    workload = sc.Workload(2, BUF_MIB, [(0, [1])])
+    try:
+        sc.log('%s: pid %d, cold buffer %x-%x, hot buffer %x-%x' % (
+            (what, workload.pid) + workload.buffers[0] +
+            workload.buffers[1]))
+        sc.build(sc.config([workload.pid]))
+        set_pageout_scheme(young_filter)
+        check(chk, what, workload, young_filter)
+    finally:
+        sc.cleanup()
+        workload.kill()
+
+
+def check(chk, what, workload, young_filter):
+    cold, hot = workload.buffers
+    pid = workload.pid
+    pswpin = vmstat('pswpin')
+    kdamond = sc.turn_on(chk, what + ': on')
+    if not kdamond:
+        return
+    t0 = time.monotonic()
+
+    def cold_gone():
+        present, _ = residency(pid, *cold)
+        return present <= COLD_MAX_RESIDENT
+
+    gone = sc.wait_for(cold_gone, COLD_DEADLINE, 1)
+    took = time.monotonic() - t0
+    present, swapped = residency(pid, *cold)
+    sc.log('%s: cold buffer %.0f%% resident, %.0f%% swapped after %.1f s'
+           % (what, present * 100, swapped * 100, took))
+    chk.expect(gone, '%s: the cold buffer is still %.0f%% resident after '
+               '%d s, want at most %.0f%%' % (what, present * 100,
+                                              COLD_DEADLINE,
+                                              COLD_MAX_RESIDENT * 100))
+
+    looks = []
+    for _ in range(HOT_LOOKS):
+        looks.append(residency(pid, *hot)[0])
+        time.sleep(1)
+    sc.log('%s: hot buffer resident: %s' % (
+        what, ', '.join('%.1f%%' % (p * 100) for p in looks)))
+    chk.expect(min(looks) >= HOT_MIN_RESIDENT,
+               '%s: the hot buffer dropped to %.1f%% resident, want at '
+               'least %.0f%%' % (what, min(looks) * 100,
+                                 HOT_MIN_RESIDENT * 100))
+    chk.expect(workload.alive(), '%s: the workload died' % what)
+    swapins = vmstat('pswpin') - pswpin
+    hot_pages = (hot[1] - hot[0]) // sc.PAGE_SIZE
+    sc.log('%s: %d pages swapped in' % (what, swapins))
+    # A hot page paged out comes back at once: residency alone would hide
+    # it, the swap-ins do not.
+    chk.expect(swapins <= HOT_MAX_SWAPINS * hot_pages,
+               '%s: %d pages swapped in, more than %.0f%% of the hot '
+               'buffer' % (what, swapins, HOT_MAX_SWAPINS * 100))
+
+    st = read_stats(chk)
+    if st:
+        sc.log('%s: stats %s' % (what, st))
+        check_stats(chk, what, st, cold[1] - cold[0], hot[1] - hot[0],
+                    young_filter)
+    sc.turn_off(chk, what + ': off', kdamond)
+
+
+def check_stats(chk, what, st, cold_sz, hot_sz, young_filter):
+    chk.expect(st['nr_applied'] > 0, '%s: nr_applied is 0' % what)
+    chk.expect(st['nr_tried'] >= st['nr_applied'],
+               '%s: nr_tried %d < nr_applied %d' %
+               (what, st['nr_tried'], st['nr_applied']))
+    chk.expect(st['sz_tried'] >= st['sz_applied'],
+               '%s: sz_tried %d < sz_applied %d' %
+               (what, st['sz_tried'], st['sz_applied']))
+    if young_filter:
+        # Reclaim counts what it freed, not the zero-filled parts of huge
+        # pages it split: sz_applied is no measure of the cold buffer.
+        chk.expect(st['sz_applied'] > 0, '%s: sz_applied is 0' % what)
+        # Every pass tries the hot buffer, and the filter keeps it.
+        rejected = st['sz_tried'] - st['sz_ops_filter_passed']
+        chk.expect(rejected >= hot_sz, '%s: the filter kept %d bytes out '
+                   'of sz_tried %d, want at least the hot buffer (%d)' %
+                   (what, rejected, st['sz_tried'], hot_sz))
+    else:
+        chk.expect(st['sz_applied'] >= 0.8 * cold_sz,
+                   '%s: sz_applied %d, want at least 80%% of the cold '
+                   'buffer (%d)' % (what, st['sz_applied'], cold_sz))
+        chk.expect(st['sz_ops_filter_passed'] == st['sz_tried'],
+                   '%s: with no filter sz_ops_filter_passed %d != '
+                   'sz_tried %d' % (what, st['sz_ops_filter_passed'],
+                                    st['sz_tried']))
+
+
+def main():
+    sc.check_environment()
+    if not os.access(KPAGEFLAGS, os.R_OK):
+        sc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % KPAGEFLAGS)
+    kmsg = sc.Kmsg()
+    chk = sc.Checker()
+    swap = None
+    try:
+        swap = Swap()
+        run(chk, young_filter=False)
+        run(chk, young_filter=True)
+    except (OSError, sc.SetupError, RuntimeError) as e:
+        chk.fail('unexpected error: %s' % e)
+    finally:
+        sc.cleanup()
+        if swap:
+            swap.close()
+    return chk.finish(kmsg)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
