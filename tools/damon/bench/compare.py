@@ -33,7 +33,8 @@ damon:damon_aggregated events, stamped on the same clock):
 
 Overhead, per region bounds (@min..max): kdamond CPU per wall second, and
 from the trace taken meanwhile the mean number of regions, the real
-aggregation interval and the CPU nanoseconds per region and sample.
+aggregation interval and the CPU nanoseconds per region and sample; and
+the passes per second the workload made meanwhile (its slowdown).
 
 Latency of "commit": p50, p90 (nearest rank) and max of all the writes.
 """
@@ -199,6 +200,8 @@ def collect(kernel_dirs, settle_ns):
                     o['nr_regions'].append(nr)
                     o['aggr ms'].append(aggr_ns / 10**6)
                     o['ns/region/sample'].append(cpu_ns / samples / nr)
+                    o['workload passes/s'].append(int(kv['passes']) * 10**9 /
+                                                  int(kv['passes_ns']))
                     per_boot.append(f'{kernel} {d} {line} nr_regions={nr:.0f}'
                                     f' aggr_ns={aggr_ns:.0f}')
                 elif line.startswith('commit '):
@@ -239,7 +242,8 @@ ORDER = [f'{p} {m}' for p in ('stairs', 'zigzag')
          for m in ('wss error %', 'hot precision %', 'hot recall %',
                    'scored windows', 'stalled windows', 'aggr ms')]
 ORDER += [f'{m} {c}' for c in ('@10..1000', '@1000..10000')
-          for m in ('cpu/wall', 'nr_regions', 'aggr ms', 'ns/region/sample')]
+          for m in ('cpu/wall', 'nr_regions', 'aggr ms', 'ns/region/sample',
+                    'workload passes/s')]
 ORDER += [f'commit@{s} {m}' for s in ('5ms', '1000ms')
           for m in ('p50 ms', 'p90 ms', 'max ms', 'count')]
 
@@ -273,11 +277,11 @@ def main():
     ours, stock = metrics.get('ours', {}), metrics.get('stock', {})
     names = [n for n in ORDER if n in ours or n in stock]
     names += sorted((set(ours) | set(stock)) - set(names))
-    print(f'{"metric":28} {"ours":>10} {"stock":>10} {"ours/stock":>11}')
+    print(f'{"metric":32} {"ours":>10} {"stock":>10} {"ours/stock":>11}')
     for n in names:
         o, s = ours.get(n), stock.get(n)
         ratio = f'{o / s:.2f}' if o is not None and s else '-'
-        print(f'{n:28} {fmt(o):>10} {fmt(s):>10} {ratio:>11}')
+        print(f'{n:32} {fmt(o):>10} {fmt(s):>10} {ratio:>11}')
     return 0
 
 

@@ -11,7 +11,9 @@
  * stairs sweeps one buffer at a time, the next one every phase (wrapping
  * around); zigzag is stairs with two large buffers.  gradient runs until
  * killed and sweeps buffer i on every 2^i-th pass only, so that the
- * buffers are hot to different degrees and DAMON keeps many regions.
+ * buffers are hot to different degrees and DAMON keeps many regions; on
+ * SIGUSR2 it reports how far it got, which tells what monitoring costs
+ * the monitored.
  *
  * Every buffer is populated, written once and handed to MADV_COLD before
  * the phases, so that what a phase leaves alone looks idle.  A sweep
@@ -32,6 +34,7 @@
  *                                          after the previous one
  *   sweeps <n> <count> avg_us <us>         at the end of each phase
  *   end <mono ns>
+ *   passes <count> <mono ns>               gradient, on SIGUSR2
  *
  * and then it sleeps until killed: a monitor stops by itself once its
  * target exits, and a run should end with it still up.
@@ -59,6 +62,9 @@
  * not run (a busy emulator host), and its buffer was not hot meanwhile.
  */
 #define STALL_MS	50
+
+/* Set by SIGUSR2: the gradient loop is to report its pass count. */
+static volatile sig_atomic_t report_passes;
 
 static char *buffers[MAX_BUFFERS];
 static unsigned long buffer_sz;
@@ -146,16 +152,28 @@ static void run_phase(int n, int idx, unsigned long ms)
 	fflush(stdout);
 }
 
+static void on_sigusr2(int sig)
+{
+	report_passes = 1;
+}
+
 static void run_gradient(int nr_buffers)
 {
+	struct sigaction sa = { .sa_handler = on_sigusr2 };
 	unsigned long pass;
 	int i;
 
+	sigaction(SIGUSR2, &sa, NULL);
 	for (pass = 1; ; pass++) {
 		for (i = 0; i < nr_buffers; i++)
 			if (!(pass & ((1UL << i) - 1)))
 				sweep(buffers[i], pass);
 		flush_tlb();
+		if (report_passes) {
+			report_passes = 0;
+			printf("passes %lu %llu\n", pass, mono_ns());
+			fflush(stdout);
+		}
 	}
 }
 

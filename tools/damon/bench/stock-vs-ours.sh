@@ -18,7 +18,8 @@
 #                   workload (256 MiB) at the default region bounds and at
 #                   1000..10000 regions, traced meanwhile to see how many
 #                   regions and aggregations that bought
-#                   (overhead-<config>.trace)
+#                   (overhead-<config>.trace), and how fast the workload
+#                   went meanwhile
 #   latency         how long "echo commit > state" takes at sampling
 #                   intervals of 5 ms and 1 s (aggregation 20x sampling),
 #                   issued at random points of the aggregation interval
@@ -168,19 +169,27 @@ overhead() {
 	# bought; it costs one event per region and aggregation, little
 	# next to the two page table walks per region and sample.
 	trace_start
-	# Builtins only between the readings, which come in pairs.
+	# Builtins only between the readings, which come in pairs; the
+	# workload tells how many passes it made meanwhile.
+	kill -USR2 $wpid
 	read -r c0 _ < "/proc/$kpid/schedstat"
 	t0=$EPOCHREALTIME
 	sleep "$CPU_SECS"
 	read -r c1 _ < "/proc/$kpid/schedstat"
 	t1=$EPOCHREALTIME
+	kill -USR2 $wpid
 	lost=$(trace_stop)
+	while [ "$(grep -c '^passes' /tmp/gradient.log)" -lt 2 ]; do
+		sleep 0.1
+	done
 	damon_state off || fail "overhead $name: cannot stop monitoring"
 	stop_workload
 	cat $TRACE/trace > "$out/overhead-$name.trace"
 	say "overhead config=$name sample_us=5000 aggr_us=100000 min=$min max=$max" \
 		"cpu_ns=$((c1 - c0)) wall_ns=$(( ($(us $t1) - $(us $t0)) * 1000 ))" \
-		"lost=$lost"
+		"lost=$lost $(awk '/^passes/ { p[n] = $2; t[n++] = $3 }
+			END { printf "passes=%.0f passes_ns=%.0f", p[1] - p[0], t[1] - t[0] }' \
+			/tmp/gradient.log)"
 }
 
 # latency SAMPLE_US REPS: time "commit" writes at SAMPLE_US sampling.
