@@ -10,13 +10,14 @@ that the wait is long) and one stat scheme every region matches:
   10 s of the exit, with 0, ECANCELED or EINVAL, and the kdamond stops by
   itself (state off) within 30 s;  the update was still waiting when the
   target was killed, 0.5 s after it began;
-- nr_schemes is written 0 while an update waits (three times, 0.2, 0.5
-  and 0.8 s into the wait, at 1 s aggregations): both writes return
+- nr_schemes is written 0 while an update waits (three times, 0.2, 0.6
+  and 1.0 s into the wait, at 2 s aggregations): both writes return
   within 15 s, the update with 0 or ECANCELED and nr_schemes with 0; the
   schemes directory is then empty and the kdamond still on;
 - off is written while an update waits: both return within 15 s, off
   with 0, and the kdamond is gone;
-- two updates at once both succeed within 15 s;
+- two updates at once return within 15 s, with 0 or EBUSY, and at least
+  one with 0;
 - with no scheme directory, the update returns within 5 s (0, EINVAL or
   ECANCELED) and nothing is filled; with a scheme directory but no scheme
   in the running context (nr_schemes 0 committed, then 1 written), the
@@ -51,6 +52,7 @@ EXIT_RETURN = 10        # s for a waiting update to return once the
 RACE_RETURN = 15        # s for racing writes to return
 QUICK_RETURN = 5        # s for an update that has nothing to wait for
 PENDING_AFTER = 0.5     # s into the wait at which it must still wait
+RACE_AGGR_US = 2000000  # aggregation interval of the racing cases
 
 
 class Writer(threading.Thread):
@@ -145,9 +147,9 @@ class Test(sc.Checker):
         self.kdamond_off('after the target exited')
 
     def schemes_removed(self, workload):
-        for i, delay in enumerate((0.2, 0.5, 0.8)):
+        for i, delay in enumerate((0.2, 0.6, 1.0)):
             what = 'nr_schemes 0 during update %d' % i
-            kdamond = self.start(what, workload, 1000000)
+            kdamond = self.start(what, workload, RACE_AGGR_US)
             if not kdamond:
                 return
             upd = Writer(STATE, 'update_schemes_tried_regions')
@@ -171,11 +173,13 @@ class Test(sc.Checker):
 
     def off_during_update(self, workload):
         what = 'off during the update'
-        kdamond = self.start(what, workload, 1000000)
+        kdamond = self.start(what, workload, RACE_AGGR_US)
         if not kdamond:
             return
         upd = Writer(STATE, 'update_schemes_tried_regions')
         time.sleep(0.3)
+        self.expect(upd.is_alive(), '%s: the update returned %s before '
+                    '0.3 s' % (what, sc.errno_name(upd.err)))
         off = Writer(STATE, 'off')
         self.expect_returned(what, upd, RACE_RETURN, (0, errno.ECANCELED))
         self.expect_returned(what, off, RACE_RETURN, 0)
@@ -188,8 +192,11 @@ class Test(sc.Checker):
             return
         upds = [Writer(STATE, 'update_schemes_tried_regions')
                 for _ in range(2)]
+        # The second may wait for its own pass, or be turned away.
         for upd in upds:
-            self.expect_returned(what, upd, RACE_RETURN, 0)
+            self.expect_returned(what, upd, RACE_RETURN, (0, errno.EBUSY))
+        self.expect(0 in [upd.err for upd in upds],
+                    '%s: neither update succeeded' % what)
         sc.turn_off(self, what, kdamond)
 
     def no_schemes(self, workload):
