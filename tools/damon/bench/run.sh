@@ -23,6 +23,11 @@
 #                   "commit"; boots alternate stock, ours, stock, ours
 #                   (STOCK_REPS=2 boots of each, about 15 minutes);
 #                   stock-vs-ours.sh measures, compare.py scores
+#   schemes-latency the same two kernels: how long update_schemes_stats
+#                   and update_schemes_tried_regions take at sampling
+#                   intervals of 5 ms and 1 s (schemes-latency.py;
+#                   SLAT_REPS="20 3 2" writes: fast, slow stats, slow
+#                   regions; about 6 minutes)
 #
 # A section is a function bench_<name> listed in SECTIONS.  An in-kernel
 # benchmark is a KUnit suite marked slow, run by booting with
@@ -41,7 +46,7 @@ T=$REPO/tools/damon
 KERNEL=$BUILD/obj-bench/arch/x86/boot/bzImage
 STOCK_KERNEL=$BUILD/obj-stock/arch/x86/boot/bzImage
 
-SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours)
+SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours schemes-latency)
 
 # One benchmark run at a time: they share build/vm/bench* and the CPU.
 mkdir -p "$BUILD"
@@ -196,6 +201,52 @@ bench_stock_vs_ours() {
 	return $failed
 }
 
+# Latency of the synchronous DAMOS state commands, stock against ours: one
+# boot of each, schemes-latency.py in the guest.
+bench_schemes_latency() {
+	local kernel image name failed=0
+	local -A res
+
+	echo "== schemes-latency: DAMOS state commands, stock and ours (us)"
+	for kernel in stock ours; do
+		image=$KERNEL
+		[ $kernel = stock ] && image=$STOCK_KERNEL
+		name=bench-slat-$kernel
+		# shellcheck disable=SC2086 # SLAT_REPS is a list of numbers
+		if BOOT_KERNEL=$image vm_bench "$name" "kunit.enable=0" \
+			python3 "$T/bench/schemes-latency.py" \
+			${SLAT_REPS:-20 3 2} > "$BUILD/vm/$name.txt"; then
+			res[$kernel]=$BUILD/vm/$name.txt
+		else
+			echo "bench: $kernel failed; see" \
+				"$BUILD/vm/$name/console.log" >&2
+			failed=1
+		fi
+	done
+	[ -n "${res[stock]:-}" ] && [ -n "${res[ours]:-}" ] || return 1
+	awk -F= '
+	FNR == 1 { k++ }
+	/^update_.*(_p50_us|_max_us)=/ {
+		sub(/\r$/, "", $2)
+		v[k, $1] = $2
+		if (k == 1)
+			keys[++n] = $1
+	}
+	END {
+		printf "%-46s %12s %12s %8s\n", "command_sample-us_stat", \
+			"stock", "ours", "ours/stock"
+		for (i = 1; i <= n; i++) {
+			s = v[1, keys[i]]; o = v[2, keys[i]]
+			printf "%-46s %12d %12d %8.3f\n", keys[i], s, o, \
+				o / (s ? s : 1)
+		}
+	}' "${res[stock]}" "${res[ours]}"
+	echo "   stock polls for the results; ours reads the stats with"
+	echo "   damon_call() and the tried regions with damos_walk(), which"
+	echo "   waits for the next apply pass (one aggregation interval)"
+	return $failed
+}
+
 # === Main ===
 
 if [ $# -eq 0 ]; then
@@ -210,7 +261,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 	echo "bench: building the bench kernel" >&2
 	"$T/build-kernel.sh" bench || die "kernel build failed"
 	case " $* " in
-	*" stock-vs-ours "*)
+	*" stock-vs-ours "* | *" schemes-latency "*)
 		echo "bench: building the stock kernel" >&2
 		"$T/build-kernel.sh" stock || die "stock kernel build failed" ;;
 	esac
