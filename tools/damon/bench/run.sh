@@ -215,8 +215,8 @@ bench_schemes_latency() {
 		# shellcheck disable=SC2086 # SLAT_REPS is a list of numbers
 		if BOOT_KERNEL=$image vm_bench "$name" "kunit.enable=0" \
 			python3 "$T/bench/schemes-latency.py" \
-			${SLAT_REPS:-20 3 2} > "$BUILD/vm/$name.txt"; then
-			res[$kernel]=$BUILD/vm/$name.txt
+			${SLAT_REPS:-20 3 2}; then
+			res[$kernel]=$BUILD/vm/$name/console.log
 		else
 			echo "bench: $kernel failed; see" \
 				"$BUILD/vm/$name/console.log" >&2
