@@ -89,6 +89,8 @@ struct damon_sysfs_type {
  * @removed:	The node left the tree; its files refuse writes.
  * @resizing:	Its numbered children are being replaced.
  * @private:	What a type keeps beside its values (a running context).
+ * @users:	Commands using @private without damon_sysfs_lock held, which
+ *		hold a reference on @kobj too; @private stays while any do.
  * @subdirs:	Fixed subdirectories, in the order of &damon_sysfs_type.subdirs.
  * @children:	Numbered children.
  * @nr_children: Number of entries in @children.
@@ -105,6 +107,7 @@ struct damon_sysfs_node {
 	bool removed;
 	bool resizing;
 	void *private;
+	unsigned int users;
 	struct damon_sysfs_node **subdirs;
 	struct damon_sysfs_node **children;
 	unsigned int nr_children;

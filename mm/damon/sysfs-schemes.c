@@ -767,8 +767,10 @@ static int damon_sysfs_fill_tried(struct damon_sysfs_tried *tried)
  *
  * Waits, through damos_walk(), for each scheme's next pass and fills the
  * tried_regions directories with what it saw.  Called without
- * damon_sysfs_lock: it takes the lock for the walk and drops it to replace
- * the directories; schemes directories removed meanwhile are left alone.
+ * damon_sysfs_lock, and waits without it too, which may take an apply
+ * interval: the rest of the tree stays usable, and "off" cancels the walk.
+ * The context stays meanwhile, as a user of @kdamond; directories removed
+ * meanwhile are left alone.
  *
  * Return: 0, -ENOMEM, -EINVAL if the kdamond is not running, or what
  * damos_walk() returned.
@@ -806,10 +808,17 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 			schemes->children[i]->subdirs[SCHEME_TRIED_REGIONS];
 		kobject_get(&tried->node->kobj);
 	}
+	kdamond->users++;
+	kobject_get(&kdamond->kobj);
+	mutex_unlock(&damon_sysfs_lock);
+
 	if (walk.nr)
 		err = damos_walk(ctx, &control);
 	if (!err && walk.nomem)
 		err = -ENOMEM;
+
+	mutex_lock(&damon_sysfs_lock);
+	kdamond->users--;
 	if (!err && bytes_only) {
 		for (i = 0; i < walk.nr; i++)
 			if (!walk.tried[i].node->removed)
@@ -817,6 +826,7 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 					walk.tried[i].total_bytes;
 	}
 	mutex_unlock(&damon_sysfs_lock);
+	kobject_put(&kdamond->kobj);
 
 	for (i = 0; i < walk.nr; i++) {
 		tried = &walk.tried[i];

@@ -421,7 +421,8 @@ static int damon_sysfs_turn_on(struct damon_sysfs_node *kdamond)
 	struct damon_ctx *old = kdamond->private, *desc, *ctx;
 	int err;
 
-	if (old && damon_is_running(old))
+	/* A command still waits on the old context, or it still runs. */
+	if (kdamond->users || (old && damon_is_running(old)))
 		return -EBUSY;
 	err = damon_sysfs_build_ctx(kdamond, &desc);
 	if (err)

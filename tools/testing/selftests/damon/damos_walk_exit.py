@@ -16,6 +16,12 @@ that the wait is long) and one stat scheme every region matches:
   schemes directory is then empty and the kdamond still on;
 - off is written while an update waits: both return within 15 s, off
   with 0, and the kdamond is gone;
+- off is written while an update waits for a scheme applied every 30 s
+  (at 100 ms aggregations): reading pid answers within 5 s, off returns
+  0 within 5 s, the update follows within 5 s with 0 or ECANCELED, and
+  the kdamond is gone: an update must not keep the kdamond from being
+  stopped, nor the rest of the files from being used, for as long as an
+  apply interval;
 - two updates at once return within 15 s, with 0 or EBUSY, and at least
   one with 0;
 - with no scheme directory, the update returns within 5 s (0, EINVAL or
@@ -53,22 +59,27 @@ RACE_RETURN = 15        # s for racing writes to return
 QUICK_RETURN = 5        # s for an update that has nothing to wait for
 PENDING_AFTER = 0.5     # s into the wait at which it must still wait
 RACE_AGGR_US = 2000000  # aggregation interval of the racing cases
+LONG_APPLY_US = 30000000
 
 
 class Writer(threading.Thread):
     """One write to a file, in the background, timed."""
 
-    def __init__(self, path, val):
+    def __init__(self, path, val, read=None):
         super().__init__(daemon=True)
-        self.path = path
+        self.path = path or read
         self.val = val
+        self.reading = read is not None
         self.err = None
         self.t1 = None
         self.t0 = time.monotonic()
         self.start()
 
     def run(self):
-        self.err = sc.write(self.path, self.val)
+        if self.reading:
+            self.val = sc.read(self.path)
+        else:
+            self.err = sc.write(self.path, self.val)
         self.t1 = time.monotonic()
 
     def done_within(self, t):
@@ -93,11 +104,14 @@ def nr_tried_dirs():
 
 class Test(sc.Checker):
 
-    def start(self, what, workload, aggr_us):
+    def start(self, what, workload, aggr_us, apply_interval_us=0):
         try:
-            sc.build(sc.config([workload.pid], sample_us=100000,
+            sc.build(sc.config([workload.pid], sample_us=min(100000,
+                                                              aggr_us),
                                aggr_us=aggr_us, min_nr=10, max_nr=100))
             configure_scheme()
+            sc.must_write(os.path.join(SCHEME, 'apply_interval_us'),
+                          apply_interval_us)
         except sc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             return None
@@ -185,6 +199,29 @@ class Test(sc.Checker):
         self.expect_returned(what, off, RACE_RETURN, 0)
         sc.expect_off(self, what, kdamond)
 
+    def off_during_long_update(self, workload):
+        what = 'off during an update waiting for a %d s apply interval' % (
+            LONG_APPLY_US // 1000000)
+        kdamond = self.start(what, workload, 100000,
+                             apply_interval_us=LONG_APPLY_US)
+        if not kdamond:
+            return
+        upd = Writer(STATE, 'update_schemes_tried_regions')
+        time.sleep(1)
+        self.expect(upd.is_alive(), '%s: the update returned %s at once' %
+                    (what, sc.errno_name(upd.err)))
+        reader = Writer(None, None, read=os.path.join(sc.KDAMOND, 'pid'))
+        self.expect(reader.done_within(QUICK_RETURN), '%s: reading pid '
+                    'took more than %d s' % (what, QUICK_RETURN))
+        off = Writer(STATE, 'off')
+        self.expect_returned(what, off, QUICK_RETURN, 0)
+        self.expect_returned(what, upd, QUICK_RETURN,
+                             (0, errno.ECANCELED))
+        # Let a failed case end before the next one starts.
+        off.join(LONG_APPLY_US / 1000000 * 3)
+        upd.join(LONG_APPLY_US / 1000000 * 3)
+        sc.expect_off(self, what, kdamond)
+
     def two_updates(self, workload):
         what = 'two updates at once'
         kdamond = self.start(what, workload, 1000000)
@@ -247,6 +284,7 @@ class Test(sc.Checker):
         try:
             self.schemes_removed(workload)
             self.off_during_update(workload)
+            self.off_during_long_update(workload)
             self.kdamond_off('after off')
             self.two_updates(workload)
             self.no_schemes(workload)
