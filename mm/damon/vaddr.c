@@ -405,14 +405,19 @@ static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
 		mm = damon_va_get_mm(t);
 		if (!mm)
 			continue;
-		mmap_read_lock(mm);
 		damon_for_each_region(r, t) {
 			r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
+			/*
+			 * Locked per region: held over a whole pass, the lock
+			 * would keep the process from changing its mappings
+			 * for as long as the pass takes.
+			 */
+			mmap_read_lock(mm);
 			walk_page_range(mm, r->sampling_addr,
 					r->sampling_addr + 1,
 					&damon_va_walk_ops, NULL);
+			mmap_read_unlock(mm);
 		}
-		mmap_read_unlock(mm);
 		mmput(mm);
 	}
 }
@@ -427,23 +432,22 @@ static unsigned int damon_va_check_accesses(struct damon_ctx *ctx)
 
 	damon_for_each_target(t, ctx) {
 		mm = damon_va_get_mm(t);
-		if (mm)
-			mmap_read_lock(mm);
 		damon_for_each_region(r, t) {
 			/* An address of a gone process was not accessed. */
 			priv.young = false;
-			if (mm)
+			if (mm) {
+				mmap_read_lock(mm);
 				walk_page_range(mm, r->sampling_addr,
 						r->sampling_addr + 1,
 						&damon_va_walk_ops, &priv);
+				mmap_read_unlock(mm);
+			}
 			damon_update_region_access_rate(r, priv.young,
 							&ctx->attrs);
 			max_nr_accesses = max(max_nr_accesses, r->nr_accesses);
 		}
-		if (mm) {
-			mmap_read_unlock(mm);
+		if (mm)
 			mmput(mm);
-		}
 	}
 	return max_nr_accesses;
 }
@@ -461,8 +465,8 @@ static const int damon_va_madvise_behavior[NR_DAMOS_ACTIONS] = {
 	[DAMOS_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 };
 
-/* Whether @s has filters this set judges: per folio, not per region. */
-static bool damon_va_has_ops_filters(struct damos *s)
+/* Whether @s has filters of @type, or of any type this set judges. */
+static bool damon_va_has_filter(struct damos *s, int type)
 {
 	struct damos_filter *f;
 
@@ -471,7 +475,9 @@ static bool damon_va_has_ops_filters(struct damos *s)
 		case DAMOS_FILTER_TYPE_ANON:
 		case DAMOS_FILTER_TYPE_MEMCG:
 		case DAMOS_FILTER_TYPE_YOUNG:
-			return true;
+			if (type < 0 || f->type == type)
+				return true;
+			break;
 		default:
 			break;
 		}
@@ -499,7 +505,8 @@ static bool damon_va_filter_out(struct damos *s, struct folio *folio,
 			rcu_read_unlock();
 			break;
 		case DAMOS_FILTER_TYPE_YOUNG:
-			has = young || folio_test_young(folio);
+			/* As the access check sees it; the caller clears it. */
+			has = young || !folio_test_idle(folio);
 			break;
 		default:
 			continue;
@@ -513,6 +520,7 @@ static bool damon_va_filter_out(struct damos *s, struct folio *folio,
 /* State of a walk applying a scheme folio by folio. */
 struct damon_va_apply_walk {
 	struct damos *s;
+	bool young_filter;		/* accesses are looked at: clear them */
 	unsigned long sz_passed;
 	struct folio *last;		/* a large folio counts once */
 	struct list_head isolated;	/* folios to reclaim */
@@ -561,6 +569,8 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 							    pmde);
 			damon_va_apply_folio(aw, folio, pmd_young(pmde),
 					     next - addr);
+			if (folio && aw->young_filter)
+				damon_pmdp_mkold(pmd, walk->vma, addr);
 			spin_unlock(ptl);
 			return 0;
 		}
@@ -576,6 +586,9 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 			continue;
 		folio = vm_normal_folio(walk->vma, addr, entry);
 		damon_va_apply_folio(aw, folio, pte_young(entry), PAGE_SIZE);
+		/* So the next look sees only the accesses since this one. */
+		if (folio && aw->young_filter)
+			damon_ptep_mkold(pte, walk->vma, addr);
 	}
 	pte_unmap_unlock(start_pte, ptl);
 	return 0;
@@ -596,7 +609,10 @@ static unsigned long damon_va_apply_filtered(struct mm_struct *mm,
 					     struct damos *s,
 					     unsigned long *sz_filter_passed)
 {
-	struct damon_va_apply_walk aw = { .s = s };
+	struct damon_va_apply_walk aw = {
+		.s = s,
+		.young_filter = damon_va_has_filter(s, DAMOS_FILTER_TYPE_YOUNG),
+	};
 	unsigned long applied = 0;
 
 	INIT_LIST_HEAD(&aw.isolated);
@@ -644,7 +660,7 @@ static unsigned long damon_va_apply_scheme(struct damon_ctx *ctx,
 	mm = damon_va_get_mm(t);
 	if (!mm)
 		return 0;
-	if (damon_va_has_ops_filters(s)) {
+	if (damon_va_has_filter(s, -1)) {
 		applied = damon_va_apply_filtered(mm, r, s, sz_filter_passed);
 	} else {
 		*sz_filter_passed = sz;

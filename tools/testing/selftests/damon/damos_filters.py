@@ -30,10 +30,13 @@ not, nothing may.
       /damon_test matching allow N          anon 8, file 0
   A memcg filter on a cgroup that does not exist fails on and commit with
   EINVAL, and the running kdamond goes on.
-- young (ops): access_memory sweeping one 8 MiB buffer and leaving the
-  other idle, fvaddr over both: with young matching allow N at most 20%
-  of the hot buffer passes and at least 80% of the idle one; not matching
-  allow N the reverse; with no filter at least 95% of both.
+- young (ops): access_memory sweeping one 8 MiB buffer, leaving one idle
+  and sweeping the third only for its first 3 s; fvaddr over all three,
+  once that third one is idle, looking at the third pass of each
+  kdamond: with young matching allow N at most 20% of the hot buffer
+  passes and at least 80% of the idle and of the formerly hot one (young
+  is "accessed since the last check", and two checks passed since); not
+  matching allow N the reverse; with no filter at least 95% of each.
 - addr (core, per region), vaddr on access_memory with three idle 4 MiB
   buffers b0 < b1 < b2: rejecting what is not in b1 leaves tried regions
   only inside b1, exactly b1 (total_bytes 4 MiB); rejecting b1 leaves no
@@ -55,6 +58,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sysfs_common as sc   # noqa: E402
@@ -75,6 +79,7 @@ MAP_MIB = 8
 
 PASS_MIN = 0.95         # share of what must pass that does
 YOUNG_LOW = 0.2         # young filters: most, not all
+YOUNG_HOT_MS = 3000     # how long the formerly hot buffer is swept
 RATIO_TOLERANCE = 0.03
 
 # Maps an anonymous and a shared tmpfs mapping once told to go, so that
@@ -288,11 +293,16 @@ class Test(sc.Checker):
                      for n in ('sz_tried', 'sz_ops_filter_passed')}
         return regions, total, stats
 
-    def run_case(self, what, cfg, filters, check):
+    def run_case(self, what, cfg, filters, check, passes=1):
+        """Start, look at the tried regions of passes passes, check the
+        last, stop."""
         pid = self.start(what, cfg, filters)
         if not pid:
             return
-        regions, total, stats = self.tried(what)
+        for _ in range(passes):
+            regions, total, stats = self.tried(what)
+            if regions is None:
+                break
         if regions is not None:
             sc.log('%s: %d tried regions, total_bytes %s' %
                    (what, len(regions), mib(total)))
@@ -414,29 +424,36 @@ class Test(sc.Checker):
     # === young ===
 
     def young_cases(self, workload):
-        hot, idle = workload.buffers
-        ranges = sorted([hot, idle])
+        hot, idle, was_hot = workload.buffers
+        buffers = (('hot', hot), ('idle', idle), ('formerly hot', was_hot))
+        ranges = sorted([hot, idle, was_hot])
         cfg = sc.config([workload.pid], ops='fvaddr', regions=[ranges],
                         min_nr=3, max_nr=100)
+        if not self.expect(workload.phase_stats(0, YOUNG_HOT_MS / 1000 +
+                                                60),
+                           'young: the workload did not end its first '
+                           'phase'):
+            return
+        time.sleep(1)
+        young = (0, YOUNG_LOW)
+        not_young = (1 - YOUNG_LOW, 1)
         cases = [
-            ('no filter', [], (PASS_MIN, 1), (PASS_MIN, 1)),
+            ('no filter', [], [(PASS_MIN, 1)] * 3),
             ('young matching, allow N', [flt('young', True, False)],
-             (0, YOUNG_LOW), (1 - YOUNG_LOW, 1)),
+             [young, not_young, not_young]),
             ('young not matching, allow N', [flt('young', False, False)],
-             (1 - YOUNG_LOW, 1), (0, YOUNG_LOW)),
+             [not_young, young, young]),
         ]
-        for what, filters, hot_share, idle_share in cases:
+        for what, filters, shares in cases:
             what = 'young: ' + what
 
-            def check(what, regions, total, stats, hot_share=hot_share,
-                      idle_share=idle_share):
-                self.expect(total == size(hot) + size(idle),
+            def check(what, regions, total, stats, shares=shares):
+                self.expect(total == sum(size(b) for b in ranges),
                             '%s: total_bytes %s, want %s' % (
                                 what, mib(total),
-                                mib(size(hot) + size(idle))))
+                                mib(sum(size(b) for b in ranges))))
                 self.expect_inside(what, regions, ranges)
-                for name, rng, (lo, hi) in (('hot', hot, hot_share),
-                                            ('idle', idle, idle_share)):
+                for (name, rng), (lo, hi) in zip(buffers, shares):
                     share = passed_in(regions, rng) / size(rng)
                     sc.log('%s: %.0f%% of the %s buffer passed' %
                            (what, share * 100, name))
@@ -448,7 +465,8 @@ class Test(sc.Checker):
                     self.expect(stats['sz_ops_filter_passed'] <=
                                 stats['sz_tried'], '%s: stats %s' %
                                 (what, stats))
-            self.run_case(what, cfg, filters, check)
+            # The pass looked at comes after two that checked every page.
+            self.run_case(what, cfg, filters, check, passes=3)
 
     # === addr ===
 
@@ -552,7 +570,7 @@ def main():
         mapper.kill()
 
         # Each workload goes once done with: a busy one would slow the rest.
-        young = sc.Workload(2, MAP_MIB, [(0, [0])])
+        young = sc.Workload(3, MAP_MIB, [(YOUNG_HOT_MS, [0, 2]), (0, [0])])
         workloads.append(young)
         test.young_cases(young)
         young.kill()
