@@ -595,18 +595,12 @@ static unsigned int damos_score(struct damon_ctx *ctx, struct damon_target *t,
 }
 
 /*
- * Start a new window if the last one is over, and find the lowest score
- * that still fits the quota: regions of higher scores go first.  Return
- * whether a new window started.
+ * Start a new window if the last one is over.  Return whether one started.
  */
 static bool damos_adjust_quota(struct damon_ctx *ctx, struct damos *s)
 {
 	struct damos_quota *q = &s->quota;
-	unsigned long cumulated = 0;
-	struct damon_target *t;
-	struct damon_region *r;
 	bool new_window = false;
-	int score;
 
 	if (!damos_has_quota(q)) {
 		q->esz = 0;
@@ -621,24 +615,6 @@ static bool damos_adjust_quota(struct damon_ctx *ctx, struct damos *s)
 		damos_set_effective_quota(q);
 		new_window = true;
 	}
-
-	q->pass_min_score = 0;
-	if (!ctx->ops.get_scheme_score || q->window_sz >= q->esz)
-		return new_window;
-	memset(q->score_sz, 0, sizeof(q->score_sz));
-	damon_for_each_target(t, ctx) {
-		damon_for_each_region(r, t) {
-			if (damos_pattern_match(r, s))
-				q->score_sz[damos_score(ctx, t, r, s)] +=
-					damon_sz_region(r);
-		}
-	}
-	for (score = DAMOS_MAX_SCORE; score > 0; score--) {
-		cumulated += q->score_sz[score];
-		if (cumulated >= q->esz - q->window_sz)
-			break;
-	}
-	q->pass_min_score = score;
 	return new_window;
 }
 
@@ -701,14 +677,64 @@ static bool damos_core_filter_out(struct damon_target *t,
 	return false;
 }
 
-/* Where a scheme's pass is: which scheme, target, and pending walk. */
+/*
+ * Where a scheme's pass is: which scheme, target, and pending walk, and
+ * where it resumes: the regions before target @resume_idx, and those of it
+ * below @resume_addr, are skipped; -1 for none.
+ */
 struct damos_pass {
 	struct damos *s;
 	unsigned int s_idx;
 	struct damon_target *t;
 	unsigned int t_idx;
 	struct damos_walk_control *walk;
+	int resume_idx;
+	unsigned long resume_addr;
 };
+
+static bool damos_pass_skips(struct damos_pass *pass, unsigned int t_idx,
+			     struct damon_region *r)
+{
+	if (pass->resume_idx < 0 || (int)t_idx > pass->resume_idx)
+		return false;
+	return (int)t_idx < pass->resume_idx ||
+		r->ar.end <= pass->resume_addr;
+}
+
+/*
+ * Find the lowest score that still fits the quota among the regions the
+ * pass looks at: regions of higher scores go first.
+ */
+static void damos_set_min_score(struct damon_ctx *ctx, struct damos_pass *pass)
+{
+	struct damos *s = pass->s;
+	struct damos_quota *q = &s->quota;
+	unsigned long cumulated = 0;
+	unsigned int t_idx = 0;
+	struct damon_target *t;
+	struct damon_region *r;
+	int score;
+
+	q->pass_min_score = 0;
+	if (!q->esz || !ctx->ops.get_scheme_score || q->window_sz >= q->esz)
+		return;
+	memset(q->score_sz, 0, sizeof(q->score_sz));
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region(r, t) {
+			if (!damos_pass_skips(pass, t_idx, r) &&
+			    damos_pattern_match(r, s))
+				q->score_sz[damos_score(ctx, t, r, s)] +=
+					damon_sz_region(r);
+		}
+		t_idx++;
+	}
+	for (score = DAMOS_MAX_SCORE; score > 0; score--) {
+		cumulated += q->score_sz[score];
+		if (cumulated >= q->esz - q->window_sz)
+			break;
+	}
+	q->pass_min_score = score;
+}
 
 static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 			     struct damon_region *r)
@@ -774,40 +800,52 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 }
 
 /* One pass of a scheme over the regions of @ctx. */
+/* Split the region of @t that straddles @addr, if any, at @addr. */
+static void damos_split_at(struct damon_target *t, unsigned long addr)
+{
+	struct damon_region *r;
+
+	damon_for_each_region(r, t) {
+		if (r->ar.start < addr && addr < r->ar.end) {
+			damon_split_region_at(t, r, addr - r->ar.start);
+			return;
+		}
+	}
+}
+
 static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 {
 	struct damos_quota *q = &pass->s->quota;
-	struct damon_target *resume_t = NULL;
-	unsigned long resume_addr = 0;
 	struct damon_region *r;
 
-	/* A new window starts where the last one ran out, for fairness. */
+	/*
+	 * A new window starts where the last one ran out, for fairness;
+	 * regions merged since may straddle that point.
+	 */
+	pass->resume_idx = -1;
 	if (damos_adjust_quota(ctx, pass->s)) {
-		damon_for_each_target(pass->t, ctx)
-			if (pass->t == q->resume_target)
-				resume_t = q->resume_target;
-		resume_addr = q->resume_addr;
+		pass->t_idx = 0;
+		damon_for_each_target(pass->t, ctx) {
+			if (pass->t == q->resume_target) {
+				pass->resume_idx = pass->t_idx;
+				pass->resume_addr = q->resume_addr;
+				damos_split_at(pass->t, q->resume_addr);
+			}
+			pass->t_idx++;
+		}
 		q->resume_target = NULL;
 	}
+	damos_set_min_score(ctx, pass);
 
 	pass->t_idx = 0;
 	damon_for_each_target(pass->t, ctx) {
-		if (resume_t && pass->t != resume_t) {
-			pass->t_idx++;
-			continue;
-		}
 		/* The next region is looked up late: trying may split @r. */
 		for (r = damon_first_region(pass->t);
 		     &r->list != &pass->t->regions_list;
 		     r = damon_next_region(r)) {
-			if (resume_t) {
-				if (r->ar.end <= resume_addr)
-					continue;
-				resume_t = NULL;
-			}
-			damos_try_region(ctx, pass, r);
+			if (!damos_pass_skips(pass, pass->t_idx, r))
+				damos_try_region(ctx, pass, r);
 		}
-		resume_t = NULL;
 		pass->t_idx++;
 	}
 }
