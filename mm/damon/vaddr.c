@@ -505,8 +505,8 @@ static bool damon_va_filter_out(struct damos *s, struct folio *folio,
 			rcu_read_unlock();
 			break;
 		case DAMOS_FILTER_TYPE_YOUNG:
-			/* As the access check sees it; the caller clears it. */
-			has = young || !folio_test_idle(folio);
+			/* Accessed since the last look; the caller cleared it. */
+			has = young;
 			break;
 		default:
 			continue;
@@ -557,6 +557,7 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 	spinlock_t *ptl;	/* the page table lock */
 	pte_t *start_pte, *pte, entry;
 	struct folio *folio;
+	bool young;
 	pmd_t pmde;
 
 	if (pmd_trans_huge(pmdp_get(pmd))) {
@@ -567,10 +568,18 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 			if (pmd_present(pmde) && pmd_trans_huge(pmde))
 				folio = vm_normal_folio_pmd(walk->vma, addr,
 							    pmde);
-			damon_va_apply_folio(aw, folio, pmd_young(pmde),
-					     next - addr);
-			if (folio && aw->young_filter)
-				damon_pmdp_mkold(pmd, walk->vma, addr);
+			young = pmd_young(pmde);
+			/*
+			 * Cleared so that the next look sees only the
+			 * accesses since this one; flushed, or the TLB would
+			 * hide them.
+			 */
+			if (folio && aw->young_filter) {
+				young = folio_test_clear_young(folio);
+				young |= pmdp_clear_flush_young_notify(walk->vma,
+						addr & HPAGE_PMD_MASK, pmd);
+			}
+			damon_va_apply_folio(aw, folio, young, next - addr);
 			spin_unlock(ptl);
 			return 0;
 		}
@@ -585,10 +594,13 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 		if (!pte_present(entry))
 			continue;
 		folio = vm_normal_folio(walk->vma, addr, entry);
-		damon_va_apply_folio(aw, folio, pte_young(entry), PAGE_SIZE);
-		/* So the next look sees only the accesses since this one. */
-		if (folio && aw->young_filter)
-			damon_ptep_mkold(pte, walk->vma, addr);
+		young = pte_young(entry);
+		if (folio && aw->young_filter) {
+			young = folio_test_clear_young(folio);
+			young |= ptep_clear_flush_young_notify(walk->vma, addr,
+							       pte);
+		}
+		damon_va_apply_folio(aw, folio, young, PAGE_SIZE);
 	}
 	pte_unmap_unlock(start_pte, ptl);
 	return 0;
