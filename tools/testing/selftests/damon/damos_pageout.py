@@ -171,6 +171,10 @@ def set_pageout_scheme(young_filter):
     filters = os.path.join(SCHEME, 'filters')
     sc.must_write(os.path.join(filters, 'nr_filters'), int(young_filter))
     if young_filter:
+        # A page is young if accessed since the filter's last look: look
+        # every 5 s, so that a sweep of the hot buffer, slow as it may be
+        # on a loaded emulated guest, always comes between two looks.
+        sc.must_write(os.path.join(SCHEME, 'apply_interval_us'), 5000000)
         sc.must_write(os.path.join(filters, '0', 'type'), 'young')
         sc.must_write(os.path.join(filters, '0', 'matching'), 'Y')
         sc.must_write(os.path.join(filters, '0', 'allow'), 'N')
