@@ -45,12 +45,14 @@ static struct damon_commit_test_env *damon_commit_test_env(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, env);
 	/*
 	 * Two processes whose pid references nobody else takes or drops
-	 * while the test runs: the test's own thread, and kthreadd.  A
-	 * thread the test creates would not do: the fork path drops a
-	 * temporary reference to its pid only some time after it started.
+	 * while the test runs: init, still running initcalls when the
+	 * suite runs at boot, and kthreadd.  A new thread would not do,
+	 * the test's own included: the fork path drops a temporary
+	 * reference to its pid only some time after it started.
 	 */
-	env->a = get_pid(task_pid(current));
+	env->a = find_get_pid(1);
 	env->b = find_get_pid(2);
+	KUNIT_ASSERT_NOT_NULL(test, env->a);
 	KUNIT_ASSERT_NOT_NULL(test, env->b);
 	err = kunit_add_action_or_reset(test, damon_commit_test_env_release,
 					env);
