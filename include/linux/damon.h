@@ -313,9 +313,11 @@ enum damos_wmark_metric {
  * @low:	Below this the scheme is inactive.
  */
 struct damos_watermarks {
-	enum damos_wmark_metric metric;
 	unsigned long interval;
-	unsigned long high, mid, low;
+	enum damos_wmark_metric metric;
+	unsigned long low;
+	unsigned long mid;
+	unsigned long high;
 /* private: */
 	/* Whether the scheme is active; the kdamond's. */
 	bool activated;

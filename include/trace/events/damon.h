@@ -48,14 +48,14 @@ TRACE_EVENT(damos_before_apply,
 		     unsigned int target_idx, struct damon_region *r,
 		     unsigned int nr_regions),
 	    TP_ARGS(context_idx, scheme_idx, target_idx, r, nr_regions),
-	    TP_STRUCT__entry(__field(unsigned int, context_idx)
-			     __field(unsigned int, scheme_idx)
-			     __field(unsigned long, target_idx)
-			     __field(unsigned long, start)
+	    TP_STRUCT__entry(__field(unsigned long, start)
 			     __field(unsigned long, end)
+			     __field(unsigned long, target_idx)
+			     __field(unsigned int, context_idx)
+			     __field(unsigned int, scheme_idx)
+			     __field(unsigned int, nr_regions)
 			     __field(unsigned int, nr_accesses)
-			     __field(unsigned int, age)
-			     __field(unsigned int, nr_regions)),
+			     __field(unsigned int, age)),
 	    TP_fast_assign(__entry->context_idx = context_idx;
 			   __entry->scheme_idx = scheme_idx;
 			   __entry->target_idx = target_idx;
