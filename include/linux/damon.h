@@ -449,9 +449,11 @@ struct damos_walk_control {
  *			and split.
  * @ops_update_interval: Time between &damon_operations.update calls.
  * @min_nr_regions:	Fewest regions the adaptive adjustment keeps.
- * @max_nr_regions:	Most regions the adaptive adjustment keeps.
+ * @max_nr_regions:	Most regions the adaptive adjustment keeps; at most
+ *			%DAMON_MAX_NR_REGIONS.
  *
- * Intervals are in microseconds.
+ * Intervals are in microseconds.  An aggregation interval may hold at most
+ * %DAMON_MAX_AGGR_SAMPLES sampling intervals.
  */
 struct damon_attrs {
 	unsigned long sample_interval, aggr_interval, ops_update_interval;
@@ -538,12 +540,30 @@ struct damon_ctx {
 };
 
 /*
+ * Most samples an aggregation interval may hold: &damon_region.nr_accesses_bp
+ * counts a whole window of accesses, times 10000, in an unsigned int.
+ * damon_set_attrs() refuses intervals of a longer window.
+ */
+#define DAMON_MAX_AGGR_SAMPLES	(UINT_MAX / 10000)
+
+/*
+ * Most regions a context may be asked to keep.  Each region costs memory
+ * and a sample per sampling interval; beyond this, a typo in a limit could
+ * have the kdamond split memory until the machine runs out of it.
+ */
+#define DAMON_MAX_NR_REGIONS	BIT(20)
+
+/*
  * Samples per aggregation interval: the most &damon_region.nr_accesses can
- * reach.  At least one, so that it can divide.
+ * reach.  At least one, so that it can divide, and clamped before it is
+ * narrowed, so that attributes nobody validated cannot make it wrap to 0.
  */
 static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs)
 {
-	return max(attrs->aggr_interval / max(attrs->sample_interval, 1UL), 1UL);
+	unsigned long window = attrs->aggr_interval /
+		max(attrs->sample_interval, 1UL);
+
+	return clamp_t(unsigned long, window, 1, DAMON_MAX_AGGR_SAMPLES);
 }
 
 /*

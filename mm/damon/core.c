@@ -12,6 +12,8 @@
 #include <linux/delay.h>
 #include <linux/init.h>
 #include <linux/kthread.h>
+#include <linux/math64.h>
+#include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -46,6 +48,51 @@ static const struct damon_attrs damon_default_attrs = {
 	.min_nr_regions = 10,
 	.max_nr_regions = 1000,
 };
+
+/* Highest end a region can have: ALIGN() of anything above wraps to 0. */
+#define DAMON_MAX_REGION_END	ALIGN_DOWN(ULONG_MAX, DAMON_MIN_REGION)
+
+/* === Arithmetic === */
+
+/**
+ * damon_mul_div() - Multiply and divide without overflowing in between.
+ * @a:	Multiplicand.
+ * @b:	Multiplier.
+ * @c:	Divisor.
+ *
+ * Every knob of DAMON takes any unsigned long, so a product of two of them
+ * may not fit in 64 bits even where the quotient does.
+ *
+ * Return: @a * @b / @c rounded down, or U64_MAX if that does not fit or
+ * @c is 0.
+ */
+u64 damon_mul_div(u64 a, u64 b, u64 c)
+{
+	u64 q, r, hi, lo;
+
+	if (!c)
+		return U64_MAX;
+	q = div64_u64(b, c);
+	r = b - q * c;
+	if (q && a > U64_MAX / q)
+		return U64_MAX;
+	hi = a * q;
+	/* @r < @c, so the quotient is below @a: the division cannot trap. */
+	lo = mul_u64_u64_div_u64(a, r, c);
+	return hi > U64_MAX - lo ? U64_MAX : hi + lo;
+}
+
+/* The time @us microseconds from now, or KTIME_MAX if beyond counting. */
+static ktime_t damon_deadline_us(unsigned long us)
+{
+	ktime_t now = ktime_get();
+	u64 ns;
+
+	if (check_mul_overflow((u64)us, (u64)NSEC_PER_USEC, &ns) ||
+	    ns > (u64)(KTIME_MAX - now))
+		return KTIME_MAX;
+	return ktime_add_ns(now, ns);
+}
 
 /* === Regions === */
 
@@ -238,7 +285,9 @@ int damon_set_regions(struct damon_target *t, struct damon_addr_range *ranges,
 	for (i = 0; i < nr_ranges; i++) {
 		start = max(ALIGN_DOWN(ranges[i].start, DAMON_MIN_REGION),
 			    covered);
-		end = ALIGN(ranges[i].end, DAMON_MIN_REGION);
+		end = ranges[i].end > DAMON_MAX_REGION_END ?
+			DAMON_MAX_REGION_END :
+			ALIGN(ranges[i].end, DAMON_MIN_REGION);
 		if (start >= end)
 			continue;
 		err = damon_fit_range(t, &r, start, end);
@@ -384,15 +433,18 @@ static bool damon_valid_attrs(const struct damon_attrs *attrs)
 {
 	return attrs->min_nr_regions >= 3 &&
 		attrs->min_nr_regions <= attrs->max_nr_regions &&
+		attrs->max_nr_regions <= DAMON_MAX_NR_REGIONS &&
 		attrs->aggr_interval &&
-		attrs->sample_interval <= attrs->aggr_interval;
+		attrs->sample_interval <= attrs->aggr_interval &&
+		attrs->aggr_interval / max(attrs->sample_interval, 1UL) <=
+		DAMON_MAX_AGGR_SAMPLES;
 }
 
 /* Rescale @value, counted in units of @from, to units of @to. */
 static unsigned int damon_rescale(unsigned int value, unsigned long from,
 				  unsigned long to)
 {
-	return div64_ul((u64)value * from, max(to, 1UL));
+	return min_t(u64, damon_mul_div(value, from, max(to, 1UL)), UINT_MAX);
 }
 
 /*
@@ -436,13 +488,14 @@ static void damon_rescale_regions(struct damon_ctx *ctx,
  * runs, call this only from its kdamond, through damon_call().
  *
  * Return: 0, or -EINVAL if @attrs asks for fewer than three regions, for a
- * minimum above the maximum, for a zero aggregation interval or for a
- * sampling interval longer than the aggregation interval.  Nothing changes
- * on error.
+ * minimum above the maximum, for more than %DAMON_MAX_NR_REGIONS, for a
+ * zero aggregation interval, for a sampling interval longer than the
+ * aggregation interval or for more than %DAMON_MAX_AGGR_SAMPLES samples
+ * per aggregation.  Nothing changes on error.
  */
 int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs)
 {
-	unsigned long sample = max(attrs->sample_interval, 1UL);
+	unsigned long sample = max(attrs->sample_interval, 1UL), update;
 	bool new_window, new_update;
 
 	if (!damon_valid_attrs(attrs))
@@ -458,9 +511,10 @@ int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs)
 		ctx->next_aggregation_sis = ctx->passed_sample_intervals +
 			damon_max_nr_accesses(attrs);
 	}
-	if (new_update)
-		ctx->next_ops_update_sis = ctx->passed_sample_intervals +
-			attrs->ops_update_interval / sample;
+	if (new_update) {
+		update = attrs->ops_update_interval / sample;
+		ctx->next_ops_update_sis = damon_due_sis(ctx, update);
+	}
 	ctx->attrs = *attrs;
 	return 0;
 }
@@ -543,8 +597,8 @@ static unsigned long damon_region_sz_limit(struct damon_ctx *ctx)
 
 	damon_for_each_target(t, ctx)
 		damon_for_each_region(r, t)
-			sz += damon_sz_region(r);
-	sz /= ctx->attrs.min_nr_regions;
+			sz = size_add(sz, damon_sz_region(r));
+	sz /= max(ctx->attrs.min_nr_regions, 1UL);
 	return max(sz, DAMON_MIN_REGION);
 }
 
@@ -565,20 +619,29 @@ void damon_update_region_access_rate(struct damon_region *r, bool accessed,
 {
 	unsigned int window = damon_max_nr_accesses(attrs);
 	/* Rounded up, so the sum never passes window * 10000. */
-	unsigned int drop = DIV_ROUND_UP(r->last_nr_accesses * 10000, window);
+	u64 drop = DIV_ROUND_UP_ULL((u64)r->last_nr_accesses * 10000, window);
 
-	r->nr_accesses_bp -= min(drop, r->nr_accesses_bp);
+	r->nr_accesses_bp -= min_t(u64, drop, r->nr_accesses_bp);
 	if (accessed) {
 		r->nr_accesses_bp += 10000;
 		r->nr_accesses++;
 	}
 }
 
-/* Size-weighted mean of @a (over @sz_a bytes) and @b (over @sz_b bytes). */
+/*
+ * Size-weighted mean of @a (over @sz_a bytes) and @b (over @sz_b bytes) of
+ * two neighbours, rounded down.  Counted up from the lower value, as the
+ * plain sum of products overflows for regions of terabytes.
+ */
 static unsigned int damon_weighted(unsigned int a, unsigned long sz_a,
 				   unsigned int b, unsigned long sz_b)
 {
-	return div64_ul((u64)a * sz_a + (u64)b * sz_b, sz_a + sz_b);
+	/* Neighbours: the sum is a span of the address space. */
+	unsigned long sz = sz_a + sz_b;
+
+	if (a >= b)
+		return b + mul_u64_u64_div_u64(a - b, sz_a, sz);
+	return a + mul_u64_u64_div_u64(b - a, sz_b, sz);
 }
 
 /* Fold @r into @l, its left neighbour, and free @r. */
@@ -639,7 +702,8 @@ static unsigned int damon_nr_regions_of_ctx(struct damon_ctx *ctx)
 /*
  * Merge regions of similar access counts.  The threshold starts at a tenth
  * of the highest count and doubles while there are still more regions than
- * allowed; ages advance only in the first round.
+ * allowed, up to the highest count possible, at which every pair the size
+ * limit lets merge does; ages advance only in the first round.
  */
 static void kdamond_merge_regions(struct damon_ctx *ctx, unsigned int thres,
 				  unsigned long sz_limit)
@@ -648,13 +712,17 @@ static void kdamond_merge_regions(struct damon_ctx *ctx, unsigned int thres,
 	struct damon_target *t;
 	bool age = true;
 
-	do {
+	for (;;) {
 		damon_for_each_target(t, ctx)
 			damon_merge_regions_of(t, thres, sz_limit, age);
 		age = false;
-		thres = max(thres * 2, 1U);
-	} while (damon_nr_regions_of_ctx(ctx) > ctx->attrs.max_nr_regions &&
-		 thres / 2 < max_thres);
+		if (damon_nr_regions_of_ctx(ctx) <= ctx->attrs.max_nr_regions ||
+		    thres >= max_thres)
+			break;
+		/* Below @max_thres, so doubling cannot wrap. */
+		thres = thres ? min(thres * 2, max_thres) : 1;
+		cond_resched();
+	}
 }
 
 /**
@@ -702,7 +770,7 @@ static void damon_split_regions_of(struct damon_target *t,
 			sz = damon_sz_region(r);
 			if (sz < 2 * DAMON_MIN_REGION)
 				break;
-			cut = ALIGN_DOWN(sz * damon_rand(1, 10) / 10,
+			cut = ALIGN_DOWN(mult_frac(sz, damon_rand(1, 10), 10),
 					 DAMON_MIN_REGION);
 			if (!cut || cut >= sz)
 				continue;
@@ -994,11 +1062,9 @@ static bool kdamond_should_stop(struct damon_ctx *ctx)
  * damon_call() requests as they come: a caller wakes us, so it waits for
  * its function to run, not for the sampling interval to pass.
  */
-
 static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline)
 {
-	u64 slack = min_t(u64, ctx->attrs.sample_interval * NSEC_PER_USEC / 20,
-			  50 * NSEC_PER_USEC);
+	u64 slack = min(ctx->attrs.sample_interval / 20, 50UL) * NSEC_PER_USEC;
 
 	for (;;) {
 		set_current_state(TASK_IDLE);
@@ -1011,7 +1077,9 @@ static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline)
 		}
 		if (ktime_after(ktime_get(), deadline))
 			break;
-		schedule_hrtimeout_range(&deadline, slack, HRTIMER_MODE_ABS);
+		/* Too far to count: sleep until woken. */
+		schedule_hrtimeout_range(deadline == KTIME_MAX ? NULL :
+					 &deadline, slack, HRTIMER_MODE_ABS);
 	}
 	__set_current_state(TASK_RUNNING);
 }
@@ -1047,7 +1115,7 @@ static int kdamond_fn(void *data)
 	unsigned int max_nr_accesses = 0, last_nr_regions = 0;
 	struct damon_target *t;
 	struct damon_region *r, *next;
-	unsigned long wait_us;
+	unsigned long wait_us, update;
 	ktime_t deadline;
 	bool aggregated;
 
@@ -1067,11 +1135,10 @@ static int kdamond_fn(void *data)
 			/* No scheme would apply: no walk can finish. */
 			damos_walk_cancel(ctx);
 			wait_us = max(wait_us, ctx->attrs.sample_interval);
-			kdamond_sleep_until(ctx, ktime_add_us(ktime_get(),
-							      wait_us));
+			kdamond_sleep_until(ctx, damon_deadline_us(wait_us));
 			continue;
 		}
-		deadline = ktime_add_us(ktime_get(), ctx->attrs.sample_interval);
+		deadline = damon_deadline_us(ctx->attrs.sample_interval);
 		if (ctx->ops.prepare_access_checks)
 			ctx->ops.prepare_access_checks(ctx);
 		kdamond_call_repeats(ctx);
@@ -1099,9 +1166,9 @@ static int kdamond_fn(void *data)
 		}
 
 		if (ctx->passed_sample_intervals >= ctx->next_ops_update_sis) {
-			ctx->next_ops_update_sis = ctx->passed_sample_intervals +
-				ctx->attrs.ops_update_interval /
+			update = ctx->attrs.ops_update_interval /
 				max(ctx->attrs.sample_interval, 1UL);
+			ctx->next_ops_update_sis = damon_due_sis(ctx, update);
 			if (ctx->ops.update)
 				ctx->ops.update(ctx);
 			ctx->sz_limit = damon_region_sz_limit(ctx);
@@ -1180,14 +1247,19 @@ out:
  * stops when damon_stop() is called on it or when none of its targets is
  * valid any more.
  *
- * Return: 0, or -EBUSY if an exclusive group is running, if @exclusive is
- * asked while anything runs, or if a context already runs.  On error the
- * contexts started before the failing one keep running.
+ * Return: 0, -EINVAL if a context's attributes are not valid (see
+ * damon_set_attrs()), or -EBUSY if an exclusive group is running, if
+ * @exclusive is asked while anything runs, or if a context already runs.
+ * On -EBUSY the contexts started before the failing one keep running.
  */
 int damon_start(struct damon_ctx **ctxs, int nr_ctxs, bool exclusive)
 {
 	int i, err = 0;
 
+	/* Attributes set without damon_set_attrs() must not reach a kdamond. */
+	for (i = 0; i < nr_ctxs; i++)
+		if (!damon_valid_attrs(&ctxs[i]->attrs))
+			return -EINVAL;
 	mutex_lock(&damon_lock);
 	if (damon_running_exclusive || (exclusive && damon_nr_running)) {
 		mutex_unlock(&damon_lock);
@@ -1341,3 +1413,4 @@ subsys_initcall(damon_init);
 
 #include "tests/core-kunit.h"
 #include "tests/commit-kunit.h"
+#include "tests/edges-kunit.h"

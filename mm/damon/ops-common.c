@@ -9,7 +9,9 @@
  * another mapping shows up as the idle mark gone.
  */
 
+#include <linux/math64.h>
 #include <linux/mmu_notifier.h>
+#include <linux/overflow.h>
 #include <linux/page_idle.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
@@ -105,16 +107,19 @@ int damon_hot_score(struct damon_ctx *ctx, struct damon_region *r,
 		    struct damos *s)
 {
 	unsigned int max_nr = damon_max_nr_accesses(&ctx->attrs);
-	unsigned int w_freq = s->quota.weight_nr_accesses;
-	unsigned int w_age = s->quota.weight_age;
-	unsigned long age_sec;
+	/* Any unsigned int each: their products and sum need 64 bits. */
+	s64 w_freq = s->quota.weight_nr_accesses;
+	s64 w_age = s->quota.weight_age;
+	unsigned long age_us;
 	int freq, age, hot;
 
 	freq = min(r->nr_accesses_bp / 10000, max_nr) * 100 / max_nr;
-	age_sec = (unsigned long)r->age * ctx->attrs.aggr_interval /
-		USEC_PER_SEC;
-	age = min(ilog2(age_sec + 1), DAMON_SCORE_AGE_FULL_LOG2) * 100 /
-		DAMON_SCORE_AGE_FULL_LOG2;
+	/* Saturated: the log scale flattens anything past minutes anyway. */
+	if (check_mul_overflow((unsigned long)r->age,
+			       ctx->attrs.aggr_interval, &age_us))
+		age_us = ULONG_MAX;
+	age = min(ilog2(age_us / USEC_PER_SEC + 1),
+		  DAMON_SCORE_AGE_FULL_LOG2) * 100 / DAMON_SCORE_AGE_FULL_LOG2;
 	if (!freq)
 		age = -age;
 	if (!w_freq && !w_age) {
@@ -122,8 +127,7 @@ int damon_hot_score(struct damon_ctx *ctx, struct damon_region *r,
 		w_age = 1;
 	}
 	/* From -100 (cold and old) to 100 (hot and old). */
-	hot = (freq * (int)w_freq + age * (int)w_age) /
-		(int)(w_freq + w_age);
+	hot = div64_s64(freq * w_freq + age * w_age, w_freq + w_age);
 	return (hot + 100) * DAMOS_MAX_SCORE / 200;
 }
 

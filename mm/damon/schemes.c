@@ -14,7 +14,9 @@
 
 #include <linux/damon.h>
 #include <linux/jiffies.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/psi.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -327,6 +329,12 @@ static unsigned long damos_apply_interval_sis(struct damon_ctx *ctx,
 	return max(interval / max(ctx->attrs.sample_interval, 1UL), 1UL);
 }
 
+/* Set when @s is applied next: one apply interval from now. */
+static void damos_set_next_apply(struct damon_ctx *ctx, struct damos *s)
+{
+	s->apply_due_sis = damon_due_sis(ctx, damos_apply_interval_sis(ctx, s));
+}
+
 /*
  * Give @dst what @src describes, keeping its statistics and what its quota
  * and watermarks measured.
@@ -341,8 +349,7 @@ static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
 	dst->action = src->action;
 	if (dst->apply_interval_us != src->apply_interval_us) {
 		dst->apply_interval_us = src->apply_interval_us;
-		dst->apply_due_sis = ctx->passed_sample_intervals +
-			damos_apply_interval_sis(ctx, dst);
+		damos_set_next_apply(ctx, dst);
 	}
 	q->reset_interval = src->quota.reset_interval;
 	q->ms = src->quota.ms;
@@ -391,8 +398,7 @@ int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src)
 						 src_s->target_nid);
 			if (!dst_s)
 				return -ENOMEM;
-			dst_s->apply_due_sis = dst->passed_sample_intervals +
-				damos_apply_interval_sis(dst, dst_s);
+			damos_set_next_apply(dst, dst_s);
 			damon_add_scheme(dst, dst_s);
 		} else {
 			dst_s = list_entry(pos->next, struct damos, list);
@@ -478,8 +484,11 @@ unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx)
 #define DAMOS_GUESSED_THROUGHPUT	(256UL << 20)
 /* Size quota a goal-tuned quota starts from, when no size quota is set. */
 #define DAMOS_GOAL_START_SZ		SZ_1M
-/* The goal-tuned quota, in basis points of bytes, never goes below this. */
-#define DAMOS_GOAL_FLOOR_BP		10000UL
+/*
+ * The goal-tuned quota, in basis points of bytes, never goes below a region:
+ * below, no region would pass, and growing back would take many windows.
+ */
+#define DAMOS_GOAL_FLOOR_BP		(10000UL * DAMON_MIN_REGION)
 
 static unsigned long damos_goal_current(struct damos_quota_goal *g)
 {
@@ -557,16 +566,30 @@ static void damos_set_effective_quota(struct damos_quota *q)
 		esz = q->tuned_esz_bp / 10000;
 	}
 	if (q->ms) {
+		/* Bytes per millisecond; the product overflows after hours. */
 		throughput = q->spent_ns ?
-			mult_frac(q->spent_sz, NSEC_PER_MSEC, q->spent_ns) :
+			damon_mul_div(q->spent_sz, NSEC_PER_MSEC, q->spent_ns) :
 			DAMOS_GUESSED_THROUGHPUT;
 		esz = min(esz, throughput > ULONG_MAX / q->ms ? ULONG_MAX :
 			  throughput * q->ms);
 	}
 	if (q->sz)
 		esz = min(esz, q->sz);
-	/* 0 would mean no limit. */
-	q->esz = max(esz, 1UL);
+	/*
+	 * Regions are charged in whole DAMON_MIN_REGION units: a quota below
+	 * one would never let any through, and the scheme would stall for
+	 * good.  Also, 0 would mean no limit.
+	 */
+	q->esz = max(esz, DAMON_MIN_REGION);
+}
+
+/* Length of a quota window in jiffies; one too long to count never ends. */
+static unsigned long damos_quota_window_jiffies(struct damos_quota *q)
+{
+	/* msecs_to_jiffies() takes an unsigned int: don't let it truncate. */
+	if (q->reset_interval >= UINT_MAX)
+		return MAX_JIFFY_OFFSET;
+	return msecs_to_jiffies(q->reset_interval);
 }
 
 static bool damos_has_quota(struct damos_quota *q)
@@ -607,7 +630,7 @@ static bool damos_adjust_quota(struct damon_ctx *ctx, struct damos *s)
 		return false;
 	}
 	if (!q->window_start || time_after_eq(jiffies, q->window_start +
-			msecs_to_jiffies(q->reset_interval))) {
+			damos_quota_window_jiffies(q))) {
 		if (q->window_start && q->esz && q->window_sz >= q->esz)
 			s->stat.qt_exceeds++;
 		q->window_start = jiffies;
@@ -721,15 +744,18 @@ static void damos_set_min_score(struct damon_ctx *ctx, struct damos_pass *pass)
 	memset(q->score_sz, 0, sizeof(q->score_sz));
 	damon_for_each_target(t, ctx) {
 		damon_for_each_region(r, t) {
-			if (!damos_pass_skips(pass, t_idx, r) &&
-			    damos_pattern_match(r, s))
-				q->score_sz[damos_score(ctx, t, r, s)] +=
-					damon_sz_region(r);
+			if (damos_pass_skips(pass, t_idx, r) ||
+			    !damos_pattern_match(r, s))
+				continue;
+			score = damos_score(ctx, t, r, s);
+			/* Saturated: fvaddr regions can be huge. */
+			q->score_sz[score] = size_add(q->score_sz[score],
+						      damon_sz_region(r));
 		}
 		t_idx++;
 	}
 	for (score = DAMOS_MAX_SCORE; score > 0; score--) {
-		cumulated += q->score_sz[score];
+		cumulated = size_add(cumulated, q->score_sz[score]);
 		if (cumulated >= q->esz - q->window_sz)
 			break;
 	}
@@ -917,8 +943,7 @@ void kdamond_apply_schemes(struct damon_ctx *ctx)
 	}
 	damon_for_each_scheme(s, ctx) {
 		if (ctx->passed_sample_intervals >= s->apply_due_sis) {
-			s->apply_due_sis = ctx->passed_sample_intervals +
-				damos_apply_interval_sis(ctx, s);
+			damos_set_next_apply(ctx, s);
 			pass.s = s;
 			/* An inactive scheme's pass tries nothing. */
 			if (s->wmarks.activated)

@@ -14,6 +14,20 @@
 struct damon_region *damon_split_region_at(struct damon_target *t,
 					   struct damon_region *r,
 					   unsigned long sz_r);
+u64 damon_mul_div(u64 a, u64 b, u64 c);
+
+/*
+ * The count of sampling intervals of @ctx @n samples from now, or ULONG_MAX
+ * if that is beyond counting: an interval too long to ever pass never
+ * comes, rather than wrapping around to come at once.
+ */
+static inline unsigned long damon_due_sis(const struct damon_ctx *ctx,
+					  unsigned long n)
+{
+	unsigned long now = ctx->passed_sample_intervals;
+
+	return n > ULONG_MAX - now ? ULONG_MAX : now + n;
+}
 
 /* schemes.c, called by the kdamond */
 unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx);

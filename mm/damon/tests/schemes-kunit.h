@@ -830,13 +830,14 @@ static void damos_test_quota_priority(struct kunit *test)
 /* damos_feedback_next(): one step of the goal feedback loop, in bp. */
 static void damos_test_feedback_next(struct kunit *test)
 {
-	const unsigned long last = 1000000;
+	const unsigned long last = 100 * DAMOS_GOAL_FLOOR_BP;
 	unsigned long score;
 
 	/* Below the target it grows, up to double at 0. */
 	KUNIT_EXPECT_EQ(test, damos_feedback_next(last, 0), 2 * last);
 	KUNIT_EXPECT_EQ(test, damos_feedback_next(last, 5000), 3 * last / 2);
-	KUNIT_EXPECT_EQ(test, damos_feedback_next(last, 9999), last + 100);
+	KUNIT_EXPECT_EQ(test, damos_feedback_next(last, 9999),
+			last + last / 10000);
 	/* On it, it stays; above, it shrinks. */
 	KUNIT_EXPECT_EQ(test, damos_feedback_next(last, 10000), last);
 	KUNIT_EXPECT_EQ(test, damos_feedback_next(last, 15000), last / 2);
@@ -896,9 +897,10 @@ static void damos_test_effective_quota_sz(struct kunit *test)
 	s->quota.sz = 12345;
 	damos_set_effective_quota(&s->quota);
 	KUNIT_EXPECT_EQ(test, s->quota.esz, 12345);
+	/* Charged in regions, a quota of less would never let one through. */
 	s->quota.sz = 1;
 	damos_set_effective_quota(&s->quota);
-	KUNIT_EXPECT_EQ(test, s->quota.esz, 1);
+	KUNIT_EXPECT_EQ(test, s->quota.esz, DAMON_MIN_REGION);
 }
 
 /* A time quota allows what the measured throughput does in that time. */
@@ -933,12 +935,46 @@ static void damos_test_effective_quota_ms(struct kunit *test)
 	damos_set_effective_quota(q);
 	KUNIT_EXPECT_EQ(test, q->esz, ULONG_MAX);
 
-	/* Too slow for a byte per ms: still not 0, which means no limit. */
+	/*
+	 * Too slow for a byte per ms: still a region's worth, or the scheme
+	 * would stall for good (and 0 would mean no limit).
+	 */
 	q->ms = 1;
 	q->spent_sz = 1;
 	q->spent_ns = NSEC_PER_SEC;
 	damos_set_effective_quota(q);
-	KUNIT_EXPECT_EQ(test, q->esz, 1);
+	KUNIT_EXPECT_EQ(test, q->esz, DAMON_MIN_REGION);
+
+	/*
+	 * Hours of measurements: 2^45 bytes in ten hours.  The product of
+	 * the bytes and NSEC_PER_MSEC overflows 64 bits.
+	 */
+	q->spent_sz = 1UL << 45;
+	q->spent_ns = 36000000000000ULL;
+	damos_set_effective_quota(q);
+	KUNIT_EXPECT_EQ(test, q->esz, div64_u64(1ULL << 45, 36000000));
+}
+
+/*
+ * A reset interval of 2^32 ms or more is a window that never ends; it must
+ * not be truncated to 0 ms, a window that ends at once.
+ */
+static void damos_test_quota_window_huge(struct kunit *test)
+{
+	struct damon_ctx *ctx = damos_test_new_ctx(test);
+	struct damos *s = damos_test_add_scheme(test, ctx, DAMOS_STAT);
+	struct damos_quota *q = &s->quota;
+
+	q->sz = SZ_1M;
+	q->reset_interval = 1UL << 32;
+	KUNIT_EXPECT_EQ(test, damos_quota_window_jiffies(q), MAX_JIFFY_OFFSET);
+	KUNIT_EXPECT_TRUE(test, damos_adjust_quota(ctx, s));
+	KUNIT_EXPECT_FALSE(test, damos_adjust_quota(ctx, s));
+	q->reset_interval = ULONG_MAX;
+	KUNIT_EXPECT_FALSE(test, damos_adjust_quota(ctx, s));
+	q->reset_interval = 1000;
+	KUNIT_EXPECT_EQ(test, damos_quota_window_jiffies(q),
+			msecs_to_jiffies(1000));
 }
 
 /* Goals tune the size quota window by window. */
@@ -960,14 +996,15 @@ static void damos_test_effective_quota_goals(struct kunit *test)
 	g->current_value = 150;
 	damos_set_effective_quota(q);
 	KUNIT_EXPECT_EQ(test, q->esz, SZ_1M);
+	/* Far over: down to the floor, a region's worth. */
 	g->current_value = 200;
 	damos_set_effective_quota(q);
-	KUNIT_EXPECT_EQ(test, q->esz, 1);
+	KUNIT_EXPECT_EQ(test, q->esz, DAMON_MIN_REGION);
 	damos_set_effective_quota(q);
-	KUNIT_EXPECT_EQ(test, q->esz, 1);
+	KUNIT_EXPECT_EQ(test, q->esz, DAMON_MIN_REGION);
 	g->current_value = 0;
 	damos_set_effective_quota(q);
-	KUNIT_EXPECT_EQ(test, q->esz, 2);
+	KUNIT_EXPECT_EQ(test, q->esz, 2 * DAMON_MIN_REGION);
 
 	/* A size quota is where it starts, and a cap. */
 	s = damos_test_new_scheme(test, DAMOS_STAT);
@@ -1691,6 +1728,7 @@ static void damos_test_walk_running_canceled(struct kunit *test)
 
 static struct kunit_case damos_test_cases[] = {
 	KUNIT_CASE(damos_test_pattern_match_edges),
+	KUNIT_CASE(damos_test_quota_window_huge),
 	KUNIT_CASE(damos_test_pass_matching),
 	KUNIT_CASE(damos_test_apply_interval),
 	KUNIT_CASE(damos_test_stats_and_age),

@@ -548,6 +548,52 @@ static void damon_test_va_split_evenly_zero_pieces(struct kunit *test)
 			    ARRAY_SIZE(stack));
 }
 
+/*
+ * Guards: the quota weights summed in an unsigned int, which wrapped to 0
+ * (a divide error) or, cast to int, to -1 (INT_MIN / -1 traps too), and the
+ * age of a region times a huge aggregation interval.
+ */
+static void damon_test_va_score_weights(struct kunit *test)
+{
+	static const unsigned int weights[][2] = {
+		{ UINT_MAX, 1 }, { 1, UINT_MAX }, { UINT_MAX, UINT_MAX },
+		{ 1U << 31, 1U << 31 }, { INT_MAX, 1 }, { 0, 0 }, { 0, UINT_MAX },
+	};
+	struct damon_ctx *ctx = damon_new_ctx();
+	struct damos_access_pattern p = {};
+	struct damos_watermarks w = {};
+	struct damos_quota q = {};
+	struct damon_region r = {};
+	struct damos *s;
+	int i, hot, cold;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	s = damon_new_scheme(&p, DAMOS_PAGEOUT, 0, &q, &w, NUMA_NO_NODE);
+	if (!s)
+		damon_destroy_ctx(ctx);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	for (i = 0; i < ARRAY_SIZE(weights); i++) {
+		s->quota.weight_nr_accesses = weights[i][0];
+		s->quota.weight_age = weights[i][1];
+		ctx->attrs.aggr_interval = i % 2 ? ULONG_MAX : 100000;
+		r.age = i % 2 ? UINT_MAX : 10;
+		r.nr_accesses_bp = i % 3 ? 0 : UINT_MAX;
+		hot = damon_hot_score(ctx, &r, s);
+		cold = damon_cold_score(ctx, &r, s);
+		KUNIT_EXPECT_GE(test, hot, 0);
+		KUNIT_EXPECT_LE(test, hot, DAMOS_MAX_SCORE);
+		KUNIT_EXPECT_EQ(test, hot + cold, DAMOS_MAX_SCORE);
+	}
+	/* Weighing only frequency, the hottest region scores the highest. */
+	s->quota.weight_nr_accesses = UINT_MAX;
+	s->quota.weight_age = 0;
+	ctx->attrs.aggr_interval = 100000;
+	r.nr_accesses_bp = UINT_MAX;
+	KUNIT_EXPECT_EQ(test, damon_hot_score(ctx, &r, s), DAMOS_MAX_SCORE);
+	damon_destroy_scheme(s);
+	damon_destroy_ctx(ctx);
+}
+
 static struct kunit_case damon_test_va_cases[] = {
 	KUNIT_CASE_PARAM(damon_test_va_three_regions_layouts,
 			 damon_test_va_layouts_gen_params),
@@ -558,6 +604,7 @@ static struct kunit_case damon_test_va_cases[] = {
 	KUNIT_CASE(damon_test_va_split_evenly_too_small),
 	KUNIT_CASE(damon_test_va_split_evenly_between),
 	KUNIT_CASE(damon_test_va_split_evenly_zero_pieces),
+	KUNIT_CASE(damon_test_va_score_weights),
 	{},
 };
 

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit suite of the DAMON core at the edges of what its knobs accept.
+ *
+ * Every knob takes any unsigned long, so each product, sum, narrowing and
+ * division of the core is tried here with the extremes: a case per failure
+ * class, named after what it guards.  Included by core.c after
+ * core-kunit.h, whose helpers and fake operations set it uses.
+ */
+
+#ifdef CONFIG_DAMON_KUNIT_TEST
+
+#ifndef _DAMON_EDGES_KUNIT_H
+#define _DAMON_EDGES_KUNIT_H
+
+#include <kunit/test.h>
+
+/*
+ * Guards: damon_max_nr_accesses() narrowing a window of 2^32 samples to 0,
+ * which the access rate update then divided by.
+ */
+static void damon_edges_test_window_narrowing(struct kunit *test)
+{
+	struct damon_attrs attrs = damon_test_attrs(1, 1UL << 32, 3, 10);
+	struct damon_target *t;
+	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+
+	KUNIT_EXPECT_EQ(test, damon_max_nr_accesses(&attrs),
+			DAMON_MAX_AGGR_SAMPLES);
+	attrs.sample_interval = 0;
+	attrs.aggr_interval = ULONG_MAX;
+	KUNIT_EXPECT_EQ(test, damon_max_nr_accesses(&attrs),
+			DAMON_MAX_AGGR_SAMPLES);
+
+	/* Windows the counters cannot hold are refused. */
+	attrs = damon_test_attrs(1, 1UL << 32, 3, 10);
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	attrs.aggr_interval = DAMON_MAX_AGGR_SAMPLES + 1UL;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	attrs.sample_interval = 0;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	attrs.aggr_interval = DAMON_MAX_AGGR_SAMPLES;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	attrs.sample_interval = 1000;
+	attrs.aggr_interval = 1000UL * DAMON_MAX_AGGR_SAMPLES;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	/* A window of one sample, however long: no overflow either. */
+	attrs.sample_interval = ULONG_MAX;
+	attrs.aggr_interval = ULONG_MAX;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	KUNIT_EXPECT_EQ(test, damon_max_nr_accesses(&ctx->attrs), 1);
+
+	/* Region limits the memory could not hold are refused too. */
+	attrs = damon_test_attrs(5000, 100000, 3, DAMON_MAX_NR_REGIONS + 1);
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	attrs.min_nr_regions = ULONG_MAX;
+	attrs.max_nr_regions = ULONG_MAX;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	attrs.min_nr_regions = 3;
+	attrs.max_nr_regions = DAMON_MAX_NR_REGIONS;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+
+	/* And damon_start() refuses attributes set behind its back. */
+	ctx->attrs.aggr_interval = 1UL << 32;
+	ctx->attrs.sample_interval = 1;
+	KUNIT_EXPECT_EQ(test, damon_start(&ctx, 1, false), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, damon_is_running(ctx));
+}
+
+/*
+ * Guards: nr_accesses * 10000 in an unsigned int, which wraps for windows
+ * above 429,496 samples.  At the longest window allowed, the moving sum
+ * must still count a full window exactly.
+ */
+static void damon_edges_test_access_rate_longest_window(struct kunit *test)
+{
+	struct damon_attrs attrs = damon_test_attrs(1, DAMON_MAX_AGGR_SAMPLES,
+						    3, 10);
+	struct damon_region *r = damon_new_region(0, damon_test_pg(1));
+	unsigned int full = DAMON_MAX_AGGR_SAMPLES * 10000;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->last_nr_accesses = DAMON_MAX_AGGR_SAMPLES;
+	r->nr_accesses_bp = full;
+	damon_update_region_access_rate(r, true, &attrs);
+	KUNIT_EXPECT_EQ(test, r->nr_accesses_bp, full);
+	damon_update_region_access_rate(r, false, &attrs);
+	KUNIT_EXPECT_EQ(test, r->nr_accesses_bp, full - 10000);
+	/* A count beyond the window, as only a buggy caller sets. */
+	attrs.aggr_interval = 10;
+	r->last_nr_accesses = UINT_MAX;
+	damon_update_region_access_rate(r, false, &attrs);
+	KUNIT_EXPECT_EQ(test, r->nr_accesses_bp, 0);
+	kmem_cache_free(damon_region_cache, r);
+}
+
+/* Guards: products of two knobs overflowing before their division. */
+static void damon_edges_test_mul_div(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, damon_mul_div(10, 20, 3), 66);
+	KUNIT_EXPECT_EQ(test, damon_mul_div(U64_MAX, U64_MAX, U64_MAX),
+			U64_MAX);
+	KUNIT_EXPECT_EQ(test, damon_mul_div(U64_MAX, 2, 4), U64_MAX / 2);
+	KUNIT_EXPECT_EQ(test, damon_mul_div(1ULL << 40, 1ULL << 40, 1ULL << 20),
+			1ULL << 60);
+	/* Quotients that do not fit saturate instead of trapping. */
+	KUNIT_EXPECT_EQ(test, damon_mul_div(1ULL << 40, 1ULL << 40, 1),
+			U64_MAX);
+	KUNIT_EXPECT_EQ(test, damon_mul_div(U64_MAX, 3, 2), U64_MAX);
+	KUNIT_EXPECT_EQ(test, damon_mul_div(5, 5, 0), U64_MAX);
+	/* Ten hours of quota throughput: 2^45 bytes in 3.6e13 ns, per ms. */
+	KUNIT_EXPECT_EQ(test, damon_mul_div(1ULL << 45, NSEC_PER_MSEC,
+					    36000000000000ULL),
+			div64_u64(1ULL << 45, 36000000));
+}
+
+/*
+ * Guards: deadlines and due counts of intervals near ULONG_MAX, which
+ * ktime_add_us() and plain additions wrapped into the past, so that the
+ * kdamond spun instead of sleeping.
+ */
+static void damon_edges_test_saturating_time(struct kunit *test)
+{
+	struct damon_ctx ctx = { .passed_sample_intervals = ULONG_MAX - 5 };
+	ktime_t now = ktime_get();
+
+	KUNIT_EXPECT_EQ(test, damon_deadline_us(ULONG_MAX), KTIME_MAX);
+	KUNIT_EXPECT_EQ(test, damon_deadline_us(1UL << 63), KTIME_MAX);
+	KUNIT_EXPECT_TRUE(test, ktime_after(damon_deadline_us(1000), now));
+	KUNIT_EXPECT_EQ(test, damon_due_sis(&ctx, 10), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, damon_due_sis(&ctx, 5), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, damon_due_sis(&ctx, 4), ULONG_MAX - 1);
+	ctx.passed_sample_intervals = 5;
+	KUNIT_EXPECT_EQ(test, damon_due_sis(&ctx, ULONG_MAX), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, damon_due_sis(&ctx, 10), 15);
+}
+
+/*
+ * Guards: size-weighted means of merged regions, whose products of counts
+ * and terabyte sizes overflowed 64 bits.
+ */
+static void damon_edges_test_merge_huge(struct kunit *test)
+{
+	unsigned long half = 1UL << 62;
+	struct damon_target *t = damon_new_target();
+	struct damon_region *l, *r;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	l = damon_new_region(0, half);
+	r = damon_new_region(half, 2 * half);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	damon_add_region(l, t);
+	damon_add_region(r, t);
+	l->nr_accesses_bp = UINT_MAX;
+	r->nr_accesses_bp = UINT_MAX - 2;
+	l->age = 0;
+	r->age = UINT_MAX;
+	l->last_nr_accesses = 7;
+	r->last_nr_accesses = 8;
+	damon_merge_two_regions(t, l, r);
+	KUNIT_EXPECT_EQ(test, damon_nr_regions(t), 1);
+	KUNIT_EXPECT_EQ(test, l->ar.end, 2 * half);
+	KUNIT_EXPECT_EQ(test, l->nr_accesses_bp, UINT_MAX - 1);
+	KUNIT_EXPECT_EQ(test, l->age, UINT_MAX / 2);
+	KUNIT_EXPECT_EQ(test, l->last_nr_accesses, 7);
+	damon_free_target(t);
+}
+
+/*
+ * Guards: splitting a region of most of the address space, where
+ * size * 9 / 10 overflowed and cut at a wrapped point.
+ */
+static void damon_edges_test_split_huge(struct kunit *test)
+{
+	struct damon_target *t = damon_new_target();
+	struct damon_addr_range ar = { .start = 0, .end = ULONG_MAX };
+	unsigned long sz = DAMON_MAX_REGION_END;
+	struct damon_region *r;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	for (i = 0; i < 20; i++) {
+		/* A range up to the very top keeps all its full pages. */
+		KUNIT_ASSERT_EQ(test, damon_set_regions(t, &ar, 1), 0);
+		KUNIT_ASSERT_EQ(test, damon_nr_regions(t), 1);
+		KUNIT_EXPECT_EQ(test, damon_first_region(t)->ar.end, sz);
+		damon_split_regions_of(t, 2);
+		KUNIT_EXPECT_EQ(test, damon_nr_regions(t), 2);
+		r = damon_first_region(t);
+		/* The cut lies between 10% and 90% of the region. */
+		KUNIT_EXPECT_GE(test, damon_sz_region(r), sz / 10 - PAGE_SIZE);
+		KUNIT_EXPECT_LE(test, damon_sz_region(r),
+				sz / 10 * 9 + PAGE_SIZE);
+		damon_test_expect_sane(test, t);
+		KUNIT_EXPECT_EQ(test, damon_last_region(t)->ar.end, sz);
+		while (damon_nr_regions(t))
+			damon_destroy_region(damon_first_region(t), t);
+	}
+	damon_free_target(t);
+}
+
+/*
+ * Guards: the merge threshold doubling in an unsigned int, which wrapped to
+ * 0 and looped forever while the region count stayed above the maximum.
+ * Regions of a gapped target cannot merge at all: the loop must give up.
+ */
+static void damon_edges_test_merge_gives_up(struct kunit *test)
+{
+	struct damon_target *t;
+	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+	struct damon_attrs attrs = damon_test_attrs(1, DAMON_MAX_AGGR_SAMPLES,
+						    3, 3);
+	struct damon_region *r;
+	unsigned long i;
+
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	for (i = 0; i < 10; i++) {
+		r = damon_new_region(damon_test_pg(2 * i),
+				     damon_test_pg(2 * i + 1));
+		KUNIT_ASSERT_NOT_NULL(test, r);
+		r->nr_accesses = i % 2 ? DAMON_MAX_AGGR_SAMPLES : 0;
+		damon_add_region(r, t);
+	}
+	kdamond_merge_regions(ctx, UINT_MAX, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, damon_nr_regions(t), 10);
+	kdamond_merge_regions(ctx, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, damon_nr_regions(t), 10);
+}
+
+/*
+ * Guards: rescaling counts and ages to new intervals, whose product of an
+ * age and an interval overflowed.
+ */
+static void damon_edges_test_rescale_huge(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, damon_rescale(UINT_MAX, ULONG_MAX, 1),
+			UINT_MAX);
+	KUNIT_EXPECT_EQ(test, damon_rescale(UINT_MAX, ULONG_MAX, ULONG_MAX),
+			UINT_MAX);
+	KUNIT_EXPECT_EQ(test, damon_rescale(3, ULONG_MAX, ULONG_MAX / 2), 6);
+	KUNIT_EXPECT_EQ(test, damon_rescale(UINT_MAX, 1, ULONG_MAX), 0);
+	KUNIT_EXPECT_EQ(test, damon_rescale(5, 7, 0), 35);
+}
+
+static struct kunit_case damon_edges_test_cases[] = {
+	KUNIT_CASE(damon_edges_test_window_narrowing),
+	KUNIT_CASE(damon_edges_test_access_rate_longest_window),
+	KUNIT_CASE(damon_edges_test_mul_div),
+	KUNIT_CASE(damon_edges_test_saturating_time),
+	KUNIT_CASE(damon_edges_test_merge_huge),
+	KUNIT_CASE(damon_edges_test_split_huge),
+	KUNIT_CASE(damon_edges_test_merge_gives_up),
+	KUNIT_CASE(damon_edges_test_rescale_huge),
+	{},
+};
+
+static struct kunit_suite damon_edges_test_suite = {
+	.name = "damon-edges",
+	.test_cases = damon_edges_test_cases,
+};
+
+kunit_test_suite(damon_edges_test_suite);
+
+#endif	/* _DAMON_EDGES_KUNIT_H */
+
+#endif	/* CONFIG_DAMON_KUNIT_TEST */
