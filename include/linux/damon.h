@@ -439,6 +439,8 @@ struct damos_walk_control {
 	bool canceled;
 /* private: */
 	struct completion completion;
+	/* The caller was killed: the kdamond cancels the walk. */
+	bool abort;
 };
 
 /**
@@ -506,7 +508,8 @@ struct damon_call_control {
  *			at least &damon_attrs.min_nr_regions regions remain.
  *
  * @kdamond:		The thread monitoring this context, NULL while it is
- *			not running.  Protected by @kdamond_lock.
+ *			not running; a task reference is held while it is
+ *			set.  Protected by @kdamond_lock.
  * @kdamond_lock:	Protects @kdamond and @kdamond_stop.
  * @kdamond_stop:	damon_stop() asks the kdamond to finish.
  * @kdamond_exited:	Completed when the kdamond is done with the context,
@@ -514,7 +517,9 @@ struct damon_call_control {
  *			running.
  * @call_controls:	Queued damon_call() requests.  Protected by
  *			@call_controls_lock.
- * @call_controls_lock:	Protects @call_controls and @walk_control.
+ * @call_controls_lock:	Protects @call_controls, @call_running and
+ *			@walk_control.
+ * @call_running:	The damon_call() request the kdamond is running.
  * @walk_control:	The pending damos_walk(), or NULL.
  * @repeat_controls:	Repeated damon_call() requests; the kdamond's own.
  */
@@ -534,6 +539,7 @@ struct damon_ctx {
 	bool kdamond_stop;
 	struct completion kdamond_exited;
 	struct list_head call_controls;
+	struct damon_call_control *call_running;
 	spinlock_t call_controls_lock;		/* protects @call_controls */
 	struct list_head repeat_controls;
 	struct damos_walk_control *walk_control;

@@ -16,6 +16,7 @@
 #include <linux/overflow.h>
 #include <linux/pid.h>
 #include <linux/random.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 
 #define CREATE_TRACE_POINTS
@@ -48,6 +49,12 @@ static const struct damon_attrs damon_default_attrs = {
 	.min_nr_regions = 10,
 	.max_nr_regions = 1000,
 };
+
+/*
+ * How often a waiter for a kdamond looks whether the kdamond died without
+ * getting to its exit path (an oops), in jiffies.
+ */
+#define DAMON_DEAD_CHECK_JIFFIES	(HZ / 10)
 
 /* Highest end a region can have: ALIGN() of anything above wraps to 0. */
 #define DAMON_MAX_REGION_END	ALIGN_DOWN(ULONG_MAX, DAMON_MIN_REGION)
@@ -420,7 +427,7 @@ void damon_destroy_ctx(struct damon_ctx *ctx)
 	struct damos *s, *next_s;
 
 	damon_stop(&ctx, 1);
-	wait_for_completion(&ctx->kdamond_exited);
+	damon_wait_kdamond(ctx, &ctx->kdamond_exited);
 	damon_for_each_target_safe(t, next, ctx)
 		damon_destroy_target(t);
 	damon_for_each_scheme_safe(s, next_s, ctx)
@@ -1003,34 +1010,56 @@ int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 /* === The kdamond === */
 
 /*
- * Run the queued damon_call() requests, or cancel them if @cancel.  A
- * repeated request moves to @ctx->repeat_controls, which the kdamond owns
- * and runs once per sampling interval.
+ * Run the damon_call() requests queued so far, or cancel every request if
+ * @cancel.  A repeated request moves to @ctx->repeat_controls, which the
+ * kdamond owns and runs once per sampling interval.  The request running is
+ * @ctx->call_running, where whoever reaps a kdamond that died in it finds
+ * it to cancel.
  */
 static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 {
 	struct damon_call_control *control, *next;
+	unsigned long nr;
 	LIST_HEAD(todo);
 
-	spin_lock(&ctx->call_controls_lock);
-	list_splice_init(&ctx->call_controls, &todo);
-	spin_unlock(&ctx->call_controls_lock);
-	if (cancel)
+	if (cancel) {
+		spin_lock(&ctx->call_controls_lock);
+		list_splice_init(&ctx->call_controls, &todo);
+		control = ctx->call_running;
+		ctx->call_running = NULL;
+		spin_unlock(&ctx->call_controls_lock);
 		list_splice_init(&ctx->repeat_controls, &todo);
-
-	list_for_each_entry_safe(control, next, &todo, list) {
-		if (cancel) {
+		if (control)
+			list_add(&control->list, &todo);
+		list_for_each_entry_safe(control, next, &todo, list) {
 			control->canceled = true;
-		} else {
-			control->return_code = control->fn(control->data);
-			if (control->repeat) {
-				list_move_tail(&control->list,
-					       &ctx->repeat_controls);
-				continue;
-			}
+			list_del_init(&control->list);
+			complete(&control->completion);
 		}
+		return;
+	}
+
+	spin_lock(&ctx->call_controls_lock);
+	nr = list_count_nodes(&ctx->call_controls);
+	spin_unlock(&ctx->call_controls_lock);
+	/* Those that come meanwhile wait for the next round. */
+	for (; nr; nr--) {
+		spin_lock(&ctx->call_controls_lock);
+		control = list_first_entry(&ctx->call_controls,
+					   struct damon_call_control, list);
 		list_del_init(&control->list);
-		complete(&control->completion);
+		ctx->call_running = control;
+		spin_unlock(&ctx->call_controls_lock);
+
+		control->return_code = control->fn(control->data);
+
+		spin_lock(&ctx->call_controls_lock);
+		ctx->call_running = NULL;
+		spin_unlock(&ctx->call_controls_lock);
+		if (control->repeat)
+			list_add_tail(&control->list, &ctx->repeat_controls);
+		else
+			complete(&control->completion);
 	}
 }
 
@@ -1060,9 +1089,12 @@ static bool kdamond_should_stop(struct damon_ctx *ctx)
 /*
  * Sleep until @deadline, idle so as not to count as load, serving
  * damon_call() requests as they come: a caller wakes us, so it waits for
- * its function to run, not for the sampling interval to pass.
+ * its function to run, not for the sampling interval to pass.  A walk whose
+ * caller was killed is canceled at once, and so is any walk while
+ * @inactive, as no scheme would apply before the deadline.
  */
-static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline)
+static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline,
+				bool inactive)
 {
 	u64 slack = min(ctx->attrs.sample_interval / 20, 50UL) * NSEC_PER_USEC;
 
@@ -1073,6 +1105,12 @@ static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline)
 		if (kdamond_call_pending(ctx)) {
 			__set_current_state(TASK_RUNNING);
 			kdamond_call(ctx, false);
+			continue;
+		}
+		if (READ_ONCE(ctx->walk_control) &&
+		    (inactive || damos_walk_aborted(ctx))) {
+			__set_current_state(TASK_RUNNING);
+			damos_walk_cancel(ctx);
 			continue;
 		}
 		if (ktime_after(ktime_get(), deadline))
@@ -1109,6 +1147,104 @@ static void kdamond_init_intervals(struct damon_ctx *ctx)
 	ctx->next_ops_update_sis = ctx->attrs.ops_update_interval / sample;
 }
 
+/*
+ * Let go of @ctx, as the kdamond or for a kdamond that died.  No request can
+ * be queued once ->kdamond is NULL: cancel the rest under the same lock, so
+ * that none slips in between.
+ */
+static void kdamond_release_ctx(struct damon_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->kdamond_lock);
+	ctx->kdamond = NULL;
+	kdamond_call(ctx, true);
+	damos_walk_cancel(ctx);
+}
+
+/* The last steps of a kdamond, after kdamond_release_ctx(). */
+static void kdamond_finish(struct damon_ctx *ctx)
+{
+	/* Not under kdamond_lock: damon_start() nests that in damon_lock. */
+	mutex_lock(&damon_lock);
+	if (!--damon_nr_running)
+		damon_running_exclusive = false;
+	mutex_unlock(&damon_lock);
+	/* The last touch of @ctx: it may be freed as soon as this is seen. */
+	complete_all(&ctx->kdamond_exited);
+}
+
+/*
+ * A kdamond that died inside its loop, by an oops, never reaches its exit
+ * path, and everyone waiting for it would wait forever.  If that is what
+ * happened, do for it what the exit path does; the regions stay until the
+ * context is destroyed or started again.
+ */
+static void damon_reap_dead_kdamond(struct damon_ctx *ctx)
+{
+	struct task_struct *task;
+
+	mutex_lock(&ctx->kdamond_lock);
+	task = ctx->kdamond;
+	/* A kdamond that exits normally drops ->kdamond before it exits. */
+	if (!task || !(READ_ONCE(task->flags) & PF_EXITING)) {
+		mutex_unlock(&ctx->kdamond_lock);
+		return;
+	}
+	kdamond_release_ctx(ctx);
+	mutex_unlock(&ctx->kdamond_lock);
+
+	pr_err("kdamond (%d) died in its loop; its context is stopped\n",
+	       task->pid);
+	put_task_struct(task);
+	kdamond_finish(ctx);
+}
+
+/**
+ * damon_wait_kdamond() - Wait for something a kdamond completes.
+ * @ctx:	The kdamond's context.
+ * @done:	What the kdamond of @ctx completes, or cancels on its way out.
+ *
+ * Returns even if the kdamond died without its exit path: the wait then
+ * does what the exit path does, which completes @done.
+ */
+void damon_wait_kdamond(struct damon_ctx *ctx, struct completion *done)
+{
+	while (!wait_for_completion_timeout(done, DAMON_DEAD_CHECK_JIFFIES))
+		damon_reap_dead_kdamond(ctx);
+}
+
+/**
+ * damon_wait_kdamond_killable() - damon_wait_kdamond(), until killed.
+ * @ctx:	The kdamond's context.
+ * @done:	What the kdamond of @ctx completes.
+ *
+ * Return: 0 once @done completed, or -EINTR if a fatal signal came first.
+ */
+int damon_wait_kdamond_killable(struct damon_ctx *ctx, struct completion *done)
+{
+	long ret, period = DAMON_DEAD_CHECK_JIFFIES;
+
+	for (;;) {
+		ret = wait_for_completion_killable_timeout(done, period);
+		if (ret > 0)
+			return 0;
+		if (ret < 0)
+			return -EINTR;
+		damon_reap_dead_kdamond(ctx);
+	}
+}
+
+/**
+ * damon_wake_kdamond() - Wake the kdamond of a context, if it runs.
+ * @ctx:	The context.
+ */
+void damon_wake_kdamond(struct damon_ctx *ctx)
+{
+	mutex_lock(&ctx->kdamond_lock);
+	if (ctx->kdamond)
+		wake_up_process(ctx->kdamond);
+	mutex_unlock(&ctx->kdamond_lock);
+}
+
 static int kdamond_fn(void *data)
 {
 	struct damon_ctx *ctx = data;
@@ -1135,14 +1271,14 @@ static int kdamond_fn(void *data)
 			/* No scheme would apply: no walk can finish. */
 			damos_walk_cancel(ctx);
 			wait_us = max(wait_us, ctx->attrs.sample_interval);
-			kdamond_sleep_until(ctx, damon_deadline_us(wait_us));
+			kdamond_sleep_until(ctx, damon_deadline_us(wait_us), true);
 			continue;
 		}
 		deadline = damon_deadline_us(ctx->attrs.sample_interval);
 		if (ctx->ops.prepare_access_checks)
 			ctx->ops.prepare_access_checks(ctx);
 		kdamond_call_repeats(ctx);
-		kdamond_sleep_until(ctx, deadline);
+		kdamond_sleep_until(ctx, deadline, false);
 		if (kdamond_should_stop(ctx))
 			break;
 		ctx->passed_sample_intervals++;
@@ -1182,25 +1318,13 @@ static int kdamond_fn(void *data)
 	if (ctx->ops.cleanup)
 		ctx->ops.cleanup(ctx);
 
-	/* Not under kdamond_lock: damon_start() nests that in damon_lock. */
-	mutex_lock(&damon_lock);
-	if (!--damon_nr_running)
-		damon_running_exclusive = false;
-	mutex_unlock(&damon_lock);
-
-	/*
-	 * No request can be queued once ->kdamond is NULL: cancel the rest
-	 * under the same lock, so none slips in between.
-	 */
 	mutex_lock(&ctx->kdamond_lock);
-	ctx->kdamond = NULL;
-	kdamond_call(ctx, true);
-	damos_walk_cancel(ctx);
+	kdamond_release_ctx(ctx);
 	mutex_unlock(&ctx->kdamond_lock);
-
+	/* Our own reference; the thread still holds its own. */
+	put_task_struct(current);
 	pr_debug("kdamond (%d) finishes\n", current->pid);
-	/* The last touch of @ctx: it may be freed as soon as this is seen. */
-	complete_all(&ctx->kdamond_exited);
+	kdamond_finish(ctx);
 	return 0;
 }
 
@@ -1230,7 +1354,8 @@ static int __damon_start(struct damon_ctx *ctx)
 		complete_all(&ctx->kdamond_exited);
 		goto out;
 	}
-	ctx->kdamond = kdamond;
+	/* Dropped by whoever lets go of @ctx for the kdamond. */
+	ctx->kdamond = get_task_struct(kdamond);
 	damon_nr_running++;
 out:
 	mutex_unlock(&ctx->kdamond_lock);
@@ -1285,7 +1410,7 @@ static int __damon_stop(struct damon_ctx *ctx)
 	}
 	mutex_unlock(&ctx->kdamond_lock);
 	if (!err)
-		wait_for_completion(&ctx->kdamond_exited);
+		damon_wait_kdamond(ctx, &ctx->kdamond_exited);
 	return err;
 }
 
@@ -1374,13 +1499,19 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
  *
  * The function runs where the kdamond owns the context, so it may read
  * and change the context freely (for example with damon_set_attrs()).
+ * A caller that gets a fatal signal while its function waits to run takes
+ * the request back.
  *
  * Return: 0 once the function ran, with its result in
  * @control->return_code; -EINVAL if @ctx is not running (nothing is
- * queued then); -ECANCELED if the kdamond stopped before running it.
+ * queued then); -ECANCELED if the kdamond stopped before running it;
+ * -EINTR if the caller was killed before it ran.
  */
 int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
 {
+	struct damon_call_control *pos;
+	bool withdrawn = false;
+
 	init_completion(&control->completion);
 	INIT_LIST_HEAD(&control->list);
 	control->canceled = false;
@@ -1398,7 +1529,21 @@ int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
 
 	if (control->repeat)
 		return 0;
-	wait_for_completion(&control->completion);
+	if (damon_wait_kdamond_killable(ctx, &control->completion)) {
+		/* Unless the kdamond took it already, it is still queued. */
+		spin_lock(&ctx->call_controls_lock);
+		list_for_each_entry(pos, &ctx->call_controls, list) {
+			if (pos == control) {
+				list_del_init(&control->list);
+				withdrawn = true;
+				break;
+			}
+		}
+		spin_unlock(&ctx->call_controls_lock);
+		if (withdrawn)
+			return -EINTR;
+		damon_wait_kdamond(ctx, &control->completion);
+	}
 	return control->canceled ? -ECANCELED : 0;
 }
 

@@ -906,6 +906,21 @@ void damos_walk_cancel(struct damon_ctx *ctx)
 }
 
 /**
+ * damos_walk_aborted() - Tell whether the caller of the pending walk left.
+ * @ctx:	The context, of the calling kdamond.
+ *
+ * The kdamond alone ends a walk, so the control it reads stays valid.
+ *
+ * Return: true if there is a walk and its caller was killed.
+ */
+bool damos_walk_aborted(struct damon_ctx *ctx)
+{
+	struct damos_walk_control *control = READ_ONCE(ctx->walk_control);
+
+	return control && READ_ONCE(control->abort);
+}
+
+/**
  * kdamond_init_schemes() - Prepare the schemes of a starting kdamond.
  * @ctx:	The context, of the calling kdamond.
  */
@@ -936,12 +951,15 @@ void kdamond_apply_schemes(struct damon_ctx *ctx)
 	pass.walk = ctx->walk_control;
 	spin_unlock(&ctx->call_controls_lock);
 
-	if (list_empty(&ctx->schemes)) {
+	if (list_empty(&ctx->schemes) || damos_walk_aborted(ctx)) {
 		if (pass.walk)
 			damos_walk_cancel(ctx);
 		return;
 	}
 	damon_for_each_scheme(s, ctx) {
+		/* An inactive scheme has nothing to show: don't wait for it. */
+		if (pass.walk && !s->wmarks.activated)
+			s->walk_done = true;
 		if (ctx->passed_sample_intervals >= s->apply_due_sis) {
 			damos_set_next_apply(ctx, s);
 			pass.s = s;
@@ -968,9 +986,13 @@ void kdamond_apply_schemes(struct damon_ctx *ctx)
  * kdamond, for each region the scheme's action is tried on.  One walk at a
  * time per context.
  *
+ * Schemes deactivated by their watermarks are not waited for.  A caller
+ * that gets a fatal signal has the kdamond cancel the walk.
+ *
  * Return: 0 once every scheme made its pass; -EINVAL if @ctx is not
  * running; -EBUSY if another walk is pending; -ECANCELED if the kdamond
- * stopped, was deactivated by watermarks or has no schemes.
+ * stopped, was deactivated by watermarks or has no schemes; -EINTR if the
+ * caller was killed.
  */
 int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
 {
@@ -978,6 +1000,7 @@ int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
 
 	init_completion(&control->completion);
 	control->canceled = false;
+	control->abort = false;
 
 	mutex_lock(&ctx->kdamond_lock);
 	if (!ctx->kdamond) {
@@ -990,11 +1013,20 @@ int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
 	else
 		ctx->walk_control = control;
 	spin_unlock(&ctx->call_controls_lock);
+	/* A kdamond deactivated by watermarks cancels it at once. */
+	if (!err)
+		wake_up_process(ctx->kdamond);
 	mutex_unlock(&ctx->kdamond_lock);
 	if (err)
 		return err;
 
-	wait_for_completion(&control->completion);
+	if (damon_wait_kdamond_killable(ctx, &control->completion)) {
+		/* The kdamond may be calling walk_fn: let it end the walk. */
+		WRITE_ONCE(control->abort, true);
+		damon_wake_kdamond(ctx);
+		damon_wait_kdamond(ctx, &control->completion);
+		return -EINTR;
+	}
 	return control->canceled ? -ECANCELED : 0;
 }
 

@@ -15,6 +15,10 @@ struct damon_region *damon_split_region_at(struct damon_target *t,
 					   struct damon_region *r,
 					   unsigned long sz_r);
 u64 damon_mul_div(u64 a, u64 b, u64 c);
+void damon_wait_kdamond(struct damon_ctx *ctx, struct completion *done);
+int damon_wait_kdamond_killable(struct damon_ctx *ctx,
+				struct completion *done);
+void damon_wake_kdamond(struct damon_ctx *ctx);
 
 /*
  * The count of sampling intervals of @ctx @n samples from now, or ULONG_MAX
@@ -34,6 +38,7 @@ unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx);
 void kdamond_apply_schemes(struct damon_ctx *ctx);
 void kdamond_init_schemes(struct damon_ctx *ctx);
 void damos_walk_cancel(struct damon_ctx *ctx);
+bool damos_walk_aborted(struct damon_ctx *ctx);
 
 /* schemes.c, for damon_commit_ctx() */
 int damon_check_commit_schemes(struct damon_ctx *src);

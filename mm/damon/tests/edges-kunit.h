@@ -14,6 +14,7 @@
 #define _DAMON_EDGES_KUNIT_H
 
 #include <kunit/test.h>
+#include <linux/kthread.h>
 
 /*
  * Guards: damon_max_nr_accesses() narrowing a window of 2^32 samples to 0,
@@ -243,6 +244,52 @@ static void damon_edges_test_rescale_huge(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, damon_rescale(5, 7, 0), 35);
 }
 
+/* --- A kdamond that dies --- */
+
+/* How the fake kdamond of the death tests dies: inside a damon_call(). */
+static int damon_edges_test_die(void *data)
+{
+	kthread_exit(0);
+}
+
+/*
+ * Guards: a kdamond dying inside its loop (an oops) with ->kdamond still
+ * set, after which damon_stop() and every damon_call() waited forever.
+ */
+static void damon_edges_test_kdamond_dies(struct kunit *test)
+{
+	struct damon_test_engine *e = damon_test_engine_new(test);
+	struct damon_call_control die = { .fn = damon_edges_test_die };
+	struct damon_call_control call = { .fn = damon_test_inspect };
+	int nr_running = damon_nr_running_ctxs();
+
+	call.data = e->ctx;
+	KUNIT_ASSERT_EQ(test, damon_test_engine_start(&e, 1, false), 0);
+	KUNIT_EXPECT_EQ(test, damon_nr_running_ctxs(), nr_running + 1);
+
+	/* The call that kills it is canceled rather than waited for. */
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &die), -ECANCELED);
+	KUNIT_EXPECT_FALSE(test, damon_is_running(e->ctx));
+	KUNIT_EXPECT_EQ(test, damon_nr_running_ctxs(), nr_running);
+	KUNIT_EXPECT_EQ(test, damon_kdamond_pid(e->ctx), -1);
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &call), -EINVAL);
+	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), -EPERM);
+	KUNIT_EXPECT_TRUE(test, damon_test_engine_join(e));
+
+	/* The context starts again, and works. */
+	KUNIT_ASSERT_EQ(test, damon_test_engine_start(&e, 1, false), 0);
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &call), 0);
+	KUNIT_EXPECT_EQ(test, call.return_code, 0);
+
+	/* Stopped while it dies: the stop returns all the same. */
+	die.fn = damon_edges_test_die;
+	die.repeat = true;
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &die), 0);
+	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
+	KUNIT_EXPECT_FALSE(test, damon_is_running(e->ctx));
+	KUNIT_EXPECT_EQ(test, damon_nr_running_ctxs(), nr_running);
+}
+
 static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_edges_test_window_narrowing),
 	KUNIT_CASE(damon_edges_test_access_rate_longest_window),
@@ -252,6 +299,7 @@ static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_edges_test_split_huge),
 	KUNIT_CASE(damon_edges_test_merge_gives_up),
 	KUNIT_CASE(damon_edges_test_rescale_huge),
+	KUNIT_CASE(damon_edges_test_kdamond_dies),
 	{},
 };
 
