@@ -208,15 +208,43 @@ static int damon_check_ranges(struct damon_addr_range *ranges,
 }
 
 /*
+ * A new region for [@start, @end): from @pool if there is one, else freshly
+ * allocated.  NULL if there is none.
+ */
+static struct damon_region *damon_take_region(struct list_head *pool,
+					      unsigned long start,
+					      unsigned long end)
+{
+	struct damon_region *r;
+
+	if (!pool)
+		return damon_new_region(start, end);
+	r = list_first_entry_or_null(pool, struct damon_region, list);
+	if (!r)
+		return NULL;
+	list_del(&r->list);
+	*r = (struct damon_region) {
+		.ar = { .start = start, .end = end },
+		.list = LIST_HEAD_INIT(r->list),
+	};
+	return r;
+}
+
+/*
  * Make the regions of @t cover exactly [@start, @end), taking over the part
  * of the list starting at *@pos.  Regions ending at or before @start are
  * covered by no range, so they go.  The first and the last overlapping
  * region are stretched or trimmed to the range edges, which keeps their
- * access history; a gap between two of them gets a new region.  *@pos is
- * left at the first region not yet looked at.
+ * access history; a gap between two of them gets a new region, from @pool
+ * if given.  *@pos is left at the first region not yet looked at.
+ *
+ * Each existing region leads to at most one new region, the fill of the gap
+ * before it, and a range no region overlaps to one: that bounds what @pool
+ * must hold.
  */
 static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
-			   unsigned long start, unsigned long end)
+			   unsigned long start, unsigned long end,
+			   struct list_head *pool)
 {
 	struct damon_region *r = *pos, *last = NULL, *fill;
 	int err = 0;
@@ -228,7 +256,8 @@ static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
 		if (!last) {
 			r->ar.start = start;
 		} else if (r->ar.start > last->ar.end) {
-			fill = damon_new_region(last->ar.end, r->ar.start);
+			fill = damon_take_region(pool, last->ar.end,
+						 r->ar.start);
 			if (!fill) {
 				err = -ENOMEM;
 				break;
@@ -247,7 +276,7 @@ static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
 	if (!err && last) {
 		last->ar.end = end;
 	} else if (!err) {
-		fill = damon_new_region(start, end);
+		fill = damon_take_region(pool, start, end);
 		if (fill)
 			damon_add_region_before(fill, r, t);
 		else
@@ -255,6 +284,39 @@ static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
 	}
 	*pos = r;
 	return err;
+}
+
+/* damon_set_regions(), with the new regions taken from @pool if given. */
+static int __damon_set_regions(struct damon_target *t,
+			       struct damon_addr_range *ranges,
+			       unsigned int nr_ranges, struct list_head *pool)
+{
+	struct damon_region *r;
+	unsigned long start, end, covered = 0;
+	unsigned int i;
+	int err;
+
+	err = damon_check_ranges(ranges, nr_ranges);
+	if (err)
+		return err;
+
+	r = list_empty(&t->regions_list) ? NULL : damon_first_region(t);
+	for (i = 0; i < nr_ranges; i++) {
+		start = max(ALIGN_DOWN(ranges[i].start, DAMON_MIN_REGION),
+			    covered);
+		end = ranges[i].end > DAMON_MAX_REGION_END ?
+			DAMON_MAX_REGION_END :
+			ALIGN(ranges[i].end, DAMON_MIN_REGION);
+		if (start >= end)
+			continue;
+		err = damon_fit_range(t, &r, start, end, pool);
+		if (err)
+			return err;
+		covered = end;
+	}
+	while (r)
+		r = damon_drop_region(r, t);
+	return 0;
 }
 
 /**
@@ -279,32 +341,7 @@ static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
 int damon_set_regions(struct damon_target *t, struct damon_addr_range *ranges,
 		      unsigned int nr_ranges)
 {
-	struct damon_region *r;
-	unsigned long start, end, covered = 0;
-	unsigned int i;
-	int err;
-
-	err = damon_check_ranges(ranges, nr_ranges);
-	if (err)
-		return err;
-
-	r = list_empty(&t->regions_list) ? NULL : damon_first_region(t);
-	for (i = 0; i < nr_ranges; i++) {
-		start = max(ALIGN_DOWN(ranges[i].start, DAMON_MIN_REGION),
-			    covered);
-		end = ranges[i].end > DAMON_MAX_REGION_END ?
-			DAMON_MAX_REGION_END :
-			ALIGN(ranges[i].end, DAMON_MIN_REGION);
-		if (start >= end)
-			continue;
-		err = damon_fit_range(t, &r, start, end);
-		if (err)
-			return err;
-		covered = end;
-	}
-	while (r)
-		r = damon_drop_region(r, t);
-	return 0;
+	return __damon_set_regions(t, ranges, nr_ranges, NULL);
 }
 
 /* === Targets === */
@@ -885,24 +922,91 @@ static int damon_check_commit(struct damon_ctx *dst, struct damon_ctx *src)
 	return damon_check_commit_schemes(src);
 }
 
-/* Give @dst the regions @src has, keeping the history where they meet. */
-static int damon_commit_target_regions(struct damon_target *dst,
-				       struct damon_target *src)
-{
+/**
+ * struct damon_commit_prep - What damon_commit_ctx() allocates up front.
+ * @targets:	New targets, for those of the source beyond the destination's.
+ * @regions:	Regions for damon_fit_range() to fill holes with.
+ * @ranges:	Room for the regions of every target of the source, as ranges.
+ * @schemes:	What committing the schemes needs.
+ *
+ * All of it is allocated before anything changes, so that a commit either
+ * fails with the destination as it was or does all it was asked.
+ */
+struct damon_commit_prep {
+	struct list_head targets;
+	struct list_head regions;
 	struct damon_addr_range *ranges;
+	struct damos_commit_prep schemes;
+};
+
+static void damon_commit_prep_free(struct damon_commit_prep *prep)
+{
+	struct damon_target *t, *next_t;
+	struct damon_region *r, *next_r;
+
+	list_for_each_entry_safe(t, next_t, &prep->targets, list)
+		damon_destroy_target(t);
+	list_for_each_entry_safe(r, next_r, &prep->regions, list)
+		kmem_cache_free(damon_region_cache, r);
+	kvfree(prep->ranges);
+	damos_commit_prep_free(&prep->schemes);
+}
+
+/*
+ * Allocate what committing @src to @dst needs.  Targets pair up by
+ * position; a paired target of the same process keeps its regions and may
+ * need a fill region for each, and every range @src gives may need one.
+ */
+static int damon_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
+				struct damon_commit_prep *prep)
+{
+	struct list_head *pos = &dst->adaptive_targets;
+	unsigned long nr_ranges = 0, nr_fills = 0;
+	struct damon_target *dst_t, *src_t, *t;
 	struct damon_region *r;
-	unsigned int i = 0;
 	int err;
 
-	ranges = kmalloc_array(damon_nr_regions(src), sizeof(*ranges),
-			       GFP_KERNEL);
-	if (!ranges)
-		return -ENOMEM;
-	damon_for_each_region(r, src)
-		ranges[i++] = r->ar;
-	err = damon_set_regions(dst, ranges, i);
-	kfree(ranges);
-	return err;
+	INIT_LIST_HEAD(&prep->targets);
+	INIT_LIST_HEAD(&prep->regions);
+	prep->ranges = NULL;
+	err = damos_commit_prepare(dst, src, &prep->schemes);
+	if (err)
+		return err;
+
+	damon_for_each_target(src_t, src) {
+		dst_t = NULL;
+		if (list_is_last(pos, &dst->adaptive_targets)) {
+			t = damon_new_target();
+			if (!t)
+				goto nomem;
+			list_add_tail(&t->list, &prep->targets);
+		} else {
+			dst_t = list_entry(pos->next, struct damon_target, list);
+			pos = &dst_t->list;
+		}
+		if (!damon_nr_regions(src_t))
+			continue;
+		nr_ranges += damon_nr_regions(src_t);
+		nr_fills += damon_nr_regions(src_t);
+		if (dst_t && dst_t->pid == src_t->pid)
+			nr_fills += damon_nr_regions(dst_t);
+	}
+	if (nr_ranges) {
+		prep->ranges = kvmalloc_array(nr_ranges, sizeof(*prep->ranges),
+					      GFP_KERNEL);
+		if (!prep->ranges)
+			goto nomem;
+	}
+	for (; nr_fills; nr_fills--) {
+		r = damon_new_region(0, 0);
+		if (!r)
+			goto nomem;
+		list_add(&r->list, &prep->regions);
+	}
+	return 0;
+nomem:
+	damon_commit_prep_free(prep);
+	return -ENOMEM;
 }
 
 /*
@@ -910,10 +1014,14 @@ static int damon_commit_target_regions(struct damon_target *dst,
  * starts over; one of the same process keeps its regions unless @src
  * gives regions, which are then fitted with their history kept.
  */
-static int damon_commit_target(struct damon_target *dst,
-			       struct damon_target *src)
+static void damon_commit_target(struct damon_target *dst,
+				struct damon_target *src,
+				struct damon_commit_prep *prep,
+				unsigned long *nr_ranges_used)
 {
+	struct damon_addr_range *ranges = prep->ranges + *nr_ranges_used;
 	struct damon_region *r, *next;
+	unsigned int i = 0;
 
 	if (dst->pid != src->pid) {
 		damon_for_each_region_safe(r, next, dst)
@@ -922,65 +1030,72 @@ static int damon_commit_target(struct damon_target *dst,
 		dst->pid = get_pid(src->pid);
 	}
 	if (!damon_nr_regions(src))
-		return 0;
-	return damon_commit_target_regions(dst, src);
+		return;
+	damon_for_each_region(r, src)
+		ranges[i++] = r->ar;
+	*nr_ranges_used += i;
+	/* Cannot fail: checked, and the pool holds enough regions. */
+	WARN_ON_ONCE(__damon_set_regions(dst, ranges, i, &prep->regions));
 }
 
-static int damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src)
+static void damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src,
+				 struct damon_commit_prep *prep)
 {
 	struct damon_target *dst_t, *src_t, *next;
 	struct list_head *pos = &dst->adaptive_targets;
-	int err;
+	unsigned long nr_ranges_used = 0;
 
 	/* Pair the targets up by position. */
 	damon_for_each_target(src_t, src) {
 		if (list_is_last(pos, &dst->adaptive_targets)) {
-			dst_t = damon_new_target();
-			if (!dst_t)
-				return -ENOMEM;
-			damon_add_target(dst, dst_t);
+			dst_t = list_first_entry(&prep->targets,
+						 struct damon_target, list);
+			list_move_tail(&dst_t->list, &dst->adaptive_targets);
 		} else {
 			dst_t = list_entry(pos->next, struct damon_target, list);
 		}
 		pos = &dst_t->list;
-		err = damon_commit_target(dst_t, src_t);
-		if (err)
-			return err;
+		damon_commit_target(dst_t, src_t, prep, &nr_ranges_used);
 	}
 	/* Targets @src no longer has. */
 	while (!list_is_last(pos, &dst->adaptive_targets)) {
 		next = list_entry(pos->next, struct damon_target, list);
 		damon_destroy_target(next);
 	}
-	return 0;
 }
 
 /**
  * damon_commit_ctx() - Make a context monitor what another one describes.
  * @dst:	The context to change; running or not.
  * @src:	The description: attributes, operations set, targets and
- *		their regions.  It is not changed.
+ *		their regions, schemes.  It is not changed.
  *
  * What still applies is kept: a target of the same process keeps its
  * regions and their access history, regions given in @src are fitted with
  * damon_set_regions(), and counts are rescaled to new intervals.  Targets
- * pair up by their position in the lists.  If @dst runs, call this from
- * its kdamond, through damon_call(); the kdamond then builds the regions
- * of the targets that have none with &damon_operations.init.
+ * and schemes pair up by their position in the lists.  If @dst runs, call
+ * this from its kdamond, through damon_call(); the kdamond then builds the
+ * regions of the targets that have none with &damon_operations.init.
+ *
+ * Everything that can fail is checked or allocated before anything of
+ * @dst changes: the commit is all or nothing.
  *
  * Return: 0; -EINVAL if @src is not valid (bad attributes, an
  * unregistered operations set, a target without a process where one is
  * needed or with one where not, regions that are empty, unsorted or
- * overlapping, more than one target for the physical address space), and
- * then @dst is unchanged; or -ENOMEM, after which @dst is valid but may be
- * only partly updated.
+ * overlapping, more than one target for the physical address space, bad
+ * schemes); or -ENOMEM.  On error @dst is unchanged.
  */
 int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 {
 	bool running = dst->kdamond == current;
+	struct damon_commit_prep prep;
 	int err;
 
 	err = damon_check_commit(dst, src);
+	if (err)
+		return err;
+	err = damon_commit_prepare(dst, src, &prep);
 	if (err)
 		return err;
 
@@ -990,15 +1105,11 @@ int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 		/* Cannot fail: damon_check_commit() found it registered. */
 		damon_select_ops(dst, src->ops.id);
 	}
-	err = damon_set_attrs(dst, &src->attrs);
-	if (err)
-		return err;
-	err = damon_commit_targets(dst, src);
-	if (err)
-		return err;
-	err = damon_commit_schemes(dst, src);
-	if (err)
-		return err;
+	/* Cannot fail either: damon_check_commit() checked the attributes. */
+	WARN_ON_ONCE(damon_set_attrs(dst, &src->attrs));
+	damon_commit_targets(dst, src, &prep);
+	damos_commit_prepared(dst, src, &prep.schemes);
+	damon_commit_prep_free(&prep);
 	if (running) {
 		if (dst->ops.init)
 			dst->ops.init(dst);

@@ -258,35 +258,80 @@ int damon_check_commit_schemes(struct damon_ctx *src)
 	return 0;
 }
 
-/**
- * damos_commit_quota_goals() - Make a quota's goals those of another.
- * @dst:	The quota to change.
- * @src:	The quota whose goals to take; it is not changed.
- *
- * Goals pair up by position.  A goal that keeps its metric keeps what it
- * measured so far.
- *
- * Return: 0, or -ENOMEM, after which @dst may have only part of them.
+/*
+ * Allocate @nr quota goals into @pool, for a commit to take from; nothing
+ * if @nr is not positive.
  */
-int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src)
+static int damos_alloc_goals(struct list_head *pool, long nr)
+{
+	struct damos_quota_goal *g;
+
+	for (; nr > 0; nr--) {
+		g = damos_new_quota_goal(DAMOS_QUOTA_USER_INPUT, 0);
+		if (!g)
+			return -ENOMEM;
+		list_add_tail(&g->list, pool);
+	}
+	return 0;
+}
+
+/* Likewise for filters. */
+static int damos_alloc_filters(struct list_head *pool, long nr)
+{
+	struct damos_filter *f;
+
+	for (; nr > 0; nr--) {
+		f = damos_new_filter(DAMOS_FILTER_TYPE_ANON, false, false);
+		if (!f)
+			return -ENOMEM;
+		list_add_tail(&f->list, pool);
+	}
+	return 0;
+}
+
+static void damos_free_goals(struct list_head *pool)
+{
+	struct damos_quota_goal *g, *next;
+
+	list_for_each_entry_safe(g, next, pool, list)
+		damos_destroy_quota_goal(g);
+}
+
+static void damos_free_filters(struct list_head *pool)
+{
+	struct damos_filter *f, *next;
+
+	list_for_each_entry_safe(f, next, pool, list)
+		damos_destroy_filter(f);
+}
+
+/*
+ * Give @dst the goals of @src, pairing them up by position and taking the
+ * goals @dst lacks from @pool.  A goal that keeps its metric keeps what it
+ * measured so far.
+ */
+static void damos_commit_goals(struct damos_quota *dst, struct damos_quota *src,
+			       struct list_head *pool)
 {
 	struct damos_quota_goal *dst_g, *src_g, *next;
 	struct list_head *pos = &dst->goals;
 
 	damos_for_each_quota_goal(src_g, src) {
 		if (list_is_last(pos, &dst->goals)) {
-			dst_g = damos_new_quota_goal(src_g->metric,
-						     src_g->target_value);
-			if (!dst_g)
-				return -ENOMEM;
-			damos_add_quota_goal(dst, dst_g);
+			dst_g = list_first_entry(pool, struct damos_quota_goal,
+						 list);
+			list_move_tail(&dst_g->list, &dst->goals);
+			/* Seen as a new metric below: nothing measured. */
+			dst_g->metric = NR_DAMOS_QUOTA_GOAL_METRICS;
 		} else {
 			dst_g = list_entry(pos->next, struct damos_quota_goal,
 					   list);
 		}
 		pos = &dst_g->list;
-		if (dst_g->metric != src_g->metric)
+		if (dst_g->metric != src_g->metric) {
 			dst_g->psi_total_seen = 0;
+			dst_g->current_value = 0;
+		}
 		dst_g->metric = src_g->metric;
 		dst_g->target_value = src_g->target_value;
 		if (src_g->metric == DAMOS_QUOTA_USER_INPUT)
@@ -296,27 +341,67 @@ int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src)
 		next = list_entry(pos->next, struct damos_quota_goal, list);
 		damos_destroy_quota_goal(next);
 	}
-	return 0;
 }
 
-static int damos_commit_filters(struct damos *dst, struct damos *src)
+/**
+ * damos_commit_quota_goals() - Make a quota's goals those of another.
+ * @dst:	The quota to change.
+ * @src:	The quota whose goals to take; it is not changed.
+ *
+ * Goals pair up by position.  A goal that keeps its metric keeps what it
+ * measured so far.
+ *
+ * Return: 0, or -ENOMEM, and then @dst is unchanged.
+ */
+int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src)
 {
-	struct damos_filter *f, *next, *copy;
+	LIST_HEAD(pool);
+	int err;
 
-	damos_for_each_filter_safe(f, next, dst)
-		damos_destroy_filter(f);
-	damos_for_each_filter(f, src) {
-		copy = damos_new_filter(f->type, f->matching, f->allow);
-		if (!copy)
-			return -ENOMEM;
-		copy->addr_range = f->addr_range;
-		if (f->type == DAMOS_FILTER_TYPE_MEMCG)
-			copy->memcg_id = f->memcg_id;
-		else if (f->type == DAMOS_FILTER_TYPE_TARGET)
-			copy->target_idx = f->target_idx;
-		damos_add_filter(dst, copy);
+	err = damos_alloc_goals(&pool, (long)list_count_nodes(&src->goals) -
+				(long)list_count_nodes(&dst->goals));
+	if (!err)
+		damos_commit_goals(dst, src, &pool);
+	damos_free_goals(&pool);
+	return err;
+}
+
+/* Give @dst the filters of @src, taking those it lacks from @pool. */
+static void damos_commit_filters(struct damos *dst, struct damos *src,
+				 struct list_head *pool)
+{
+	struct damos_filter *dst_f, *src_f, *next;
+	struct list_head *pos = &dst->filters;
+
+	damos_for_each_filter(src_f, src) {
+		if (list_is_last(pos, &dst->filters)) {
+			dst_f = list_first_entry(pool, struct damos_filter, list);
+			list_move_tail(&dst_f->list, &dst->filters);
+		} else {
+			dst_f = list_entry(pos->next, struct damos_filter, list);
+		}
+		pos = &dst_f->list;
+		dst_f->type = src_f->type;
+		dst_f->matching = src_f->matching;
+		dst_f->allow = src_f->allow;
+		switch (src_f->type) {
+		case DAMOS_FILTER_TYPE_MEMCG:
+			dst_f->memcg_id = src_f->memcg_id;
+			break;
+		case DAMOS_FILTER_TYPE_ADDR:
+			dst_f->addr_range = src_f->addr_range;
+			break;
+		case DAMOS_FILTER_TYPE_TARGET:
+			dst_f->target_idx = src_f->target_idx;
+			break;
+		default:
+			break;
+		}
 	}
-	return 0;
+	while (!list_is_last(pos, &dst->filters)) {
+		next = list_entry(pos->next, struct damos_filter, list);
+		damos_destroy_filter(next);
+	}
 }
 
 /* Samples between two applications of @s. */
@@ -337,13 +422,12 @@ static void damos_set_next_apply(struct damon_ctx *ctx, struct damos *s)
 
 /*
  * Give @dst what @src describes, keeping its statistics and what its quota
- * and watermarks measured.
+ * and watermarks measured; goals and filters it lacks come from @prep.
  */
-static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
-			struct damos *src)
+static void damos_commit(struct damon_ctx *ctx, struct damos *dst,
+			 struct damos *src, struct damos_commit_prep *prep)
 {
 	struct damos_quota *q = &dst->quota;
-	int err;
 
 	dst->pattern = src->pattern;
 	dst->action = src->action;
@@ -357,9 +441,7 @@ static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
 	q->weight_sz = src->quota.weight_sz;
 	q->weight_nr_accesses = src->quota.weight_nr_accesses;
 	q->weight_age = src->quota.weight_age;
-	err = damos_commit_quota_goals(q, &src->quota);
-	if (err)
-		return err;
+	damos_commit_goals(q, &src->quota, &prep->goals);
 	if (dst->wmarks.metric != src->wmarks.metric)
 		dst->wmarks.activated =
 			src->wmarks.metric == DAMOS_WMARK_NONE;
@@ -369,7 +451,108 @@ static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
 	dst->wmarks.mid = src->wmarks.mid;
 	dst->wmarks.low = src->wmarks.low;
 	dst->target_nid = src->target_nid;
-	return damos_commit_filters(dst, src);
+	damos_commit_filters(dst, src, &prep->filters);
+}
+
+/**
+ * damos_commit_prepare() - Allocate what committing schemes needs.
+ * @dst:	The context whose schemes will change.
+ * @src:	The context whose schemes will be taken.
+ * @prep:	Where to keep the allocations.
+ *
+ * The schemes, goals and filters @src has beyond those @dst can reuse, so
+ * that damos_commit_prepared() cannot fail.
+ *
+ * Return: 0, or -ENOMEM, and then @prep holds nothing.
+ */
+int damos_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
+			 struct damos_commit_prep *prep)
+{
+	struct list_head *pos = &dst->schemes;
+	struct damos *src_s, *dst_s, *s;
+	long nr_goals = 0, nr_filters = 0;
+	struct damos_quota no_quota = {};
+	int err = -ENOMEM;
+
+	INIT_LIST_HEAD(&prep->schemes);
+	INIT_LIST_HEAD(&prep->goals);
+	INIT_LIST_HEAD(&prep->filters);
+	damon_for_each_scheme(src_s, src) {
+		nr_goals += list_count_nodes(&src_s->quota.goals);
+		nr_filters += list_count_nodes(&src_s->filters);
+		if (list_is_last(pos, &dst->schemes)) {
+			s = damon_new_scheme(&src_s->pattern, src_s->action,
+					     src_s->apply_interval_us,
+					     &no_quota, &src_s->wmarks,
+					     src_s->target_nid);
+			if (!s)
+				goto fail;
+			list_add_tail(&s->list, &prep->schemes);
+			continue;
+		}
+		dst_s = list_entry(pos->next, struct damos, list);
+		pos = &dst_s->list;
+		/* What a scheme has beyond @src's count it gives back. */
+		nr_goals -= min(list_count_nodes(&dst_s->quota.goals),
+				list_count_nodes(&src_s->quota.goals));
+		nr_filters -= min(list_count_nodes(&dst_s->filters),
+				  list_count_nodes(&src_s->filters));
+	}
+	err = damos_alloc_goals(&prep->goals, nr_goals);
+	if (!err)
+		err = damos_alloc_filters(&prep->filters, nr_filters);
+	if (!err)
+		return 0;
+fail:
+	damos_commit_prep_free(prep);
+	return err;
+}
+
+/**
+ * damos_commit_prep_free() - Free what a commit did not use.
+ * @prep:	What damos_commit_prepare() allocated.
+ */
+void damos_commit_prep_free(struct damos_commit_prep *prep)
+{
+	struct damos *s, *next;
+
+	list_for_each_entry_safe(s, next, &prep->schemes, list)
+		damon_destroy_scheme(s);
+	damos_free_goals(&prep->goals);
+	damos_free_filters(&prep->filters);
+}
+
+/**
+ * damos_commit_prepared() - Make a context's schemes those of another.
+ * @dst:	The context to change; call from its kdamond if it runs.
+ * @src:	The context whose schemes to take, checked with
+ *		damon_check_commit_schemes(); it is not changed.
+ * @prep:	What damos_commit_prepare() allocated for the two.
+ *
+ * Schemes pair up by position and keep their statistics.
+ */
+void damos_commit_prepared(struct damon_ctx *dst, struct damon_ctx *src,
+			   struct damos_commit_prep *prep)
+{
+	struct damos *dst_s, *src_s, *next;
+	struct list_head *pos = &dst->schemes;
+
+	damon_for_each_scheme(src_s, src) {
+		if (list_is_last(pos, &dst->schemes)) {
+			dst_s = list_first_entry(&prep->schemes, struct damos,
+						 list);
+			list_move_tail(&dst_s->list, &dst->schemes);
+			damos_set_next_apply(dst, dst_s);
+		} else {
+			dst_s = list_entry(pos->next, struct damos, list);
+		}
+		pos = &dst_s->list;
+		damos_commit(dst, dst_s, src_s, prep);
+	}
+	while (!list_is_last(pos, &dst->schemes)) {
+		next = list_entry(pos->next, struct damos, list);
+		damon_destroy_scheme(next);
+	}
 }
 
 /**
@@ -378,40 +561,18 @@ static int damos_commit(struct damon_ctx *ctx, struct damos *dst,
  * @src:	The context whose schemes to take, checked with
  *		damon_check_commit_schemes(); it is not changed.
  *
- * Schemes pair up by position and keep their statistics.
- *
- * Return: 0, or -ENOMEM, after which @dst may be only partly updated.
+ * Return: 0, or -ENOMEM, and then @dst is unchanged.
  */
 int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src)
 {
-	struct damos *dst_s, *src_s, *next;
-	struct list_head *pos = &dst->schemes;
-	struct damos_quota no_quota = {};
+	struct damos_commit_prep prep;
 	int err;
 
-	damon_for_each_scheme(src_s, src) {
-		if (list_is_last(pos, &dst->schemes)) {
-			dst_s = damon_new_scheme(&src_s->pattern,
-						 src_s->action,
-						 src_s->apply_interval_us,
-						 &no_quota, &src_s->wmarks,
-						 src_s->target_nid);
-			if (!dst_s)
-				return -ENOMEM;
-			damos_set_next_apply(dst, dst_s);
-			damon_add_scheme(dst, dst_s);
-		} else {
-			dst_s = list_entry(pos->next, struct damos, list);
-		}
-		pos = &dst_s->list;
-		err = damos_commit(dst, dst_s, src_s);
-		if (err)
-			return err;
-	}
-	while (!list_is_last(pos, &dst->schemes)) {
-		next = list_entry(pos->next, struct damos, list);
-		damon_destroy_scheme(next);
-	}
+	err = damos_commit_prepare(dst, src, &prep);
+	if (err)
+		return err;
+	damos_commit_prepared(dst, src, &prep);
+	damos_commit_prep_free(&prep);
 	return 0;
 }
 

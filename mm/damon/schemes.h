@@ -41,7 +41,28 @@ void damos_walk_cancel(struct damon_ctx *ctx);
 bool damos_walk_aborted(struct damon_ctx *ctx);
 
 /* schemes.c, for damon_commit_ctx() */
+
+/**
+ * struct damos_commit_prep - What committing schemes allocates up front.
+ * @schemes:	New schemes, for those of the source beyond the destination's.
+ * @goals:	Quota goals the destination's schemes lack.
+ * @filters:	Filters the destination's schemes lack.
+ *
+ * Allocated before anything changes, so that a commit cannot fail half way
+ * and leave, say, a scheme that lost its filters but kept its action.
+ */
+struct damos_commit_prep {
+	struct list_head schemes;
+	struct list_head goals;
+	struct list_head filters;
+};
+
 int damon_check_commit_schemes(struct damon_ctx *src);
+int damos_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
+			 struct damos_commit_prep *prep);
+void damos_commit_prepared(struct damon_ctx *dst, struct damon_ctx *src,
+			   struct damos_commit_prep *prep);
+void damos_commit_prep_free(struct damos_commit_prep *prep);
 int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src);
 
 #endif /* _DAMON_SCHEMES_H */

@@ -244,6 +244,60 @@ static void damon_edges_test_rescale_huge(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, damon_rescale(5, 7, 0), 35);
 }
 
+/*
+ * Guards: a commit failing half way.  damon_commit_ctx() allocates the
+ * regions that fill holes before it changes anything, as many as the
+ * target has regions plus the ranges it gets; fitting must never need more.
+ */
+static void damon_edges_test_fill_bound(struct kunit *test)
+{
+	struct damon_addr_range ranges[8];
+	struct damon_target *t = damon_new_target();
+	struct damon_region *r, *next;
+	unsigned long pos, len, need;
+	unsigned int i, nr_ranges;
+	struct rnd_state rnd;
+	LIST_HEAD(pool);
+	int round;
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	prandom_seed_state(&rnd, 42);
+	for (round = 0; round < 500; round++) {
+		/* Random regions, then random ranges, over 64 pages. */
+		for (pos = prandom_u32_state(&rnd) % 4; pos < 60;) {
+			len = 1 + prandom_u32_state(&rnd) % 3;
+			r = damon_new_region(damon_test_pg(pos),
+					     damon_test_pg(pos + len));
+			KUNIT_ASSERT_NOT_NULL(test, r);
+			damon_add_region(r, t);
+			pos += len + 1 + prandom_u32_state(&rnd) % 8;
+		}
+		nr_ranges = 0;
+		for (pos = prandom_u32_state(&rnd) % 4;
+		     pos < 60 && nr_ranges < ARRAY_SIZE(ranges);) {
+			len = 1 + prandom_u32_state(&rnd) % 16;
+			ranges[nr_ranges].start = damon_test_pg(pos);
+			ranges[nr_ranges++].end = damon_test_pg(pos + len);
+			pos += len + 1 + prandom_u32_state(&rnd) % 12;
+		}
+		need = damon_nr_regions(t) + nr_ranges;
+		for (i = 0; i < need; i++) {
+			r = damon_new_region(0, 0);
+			KUNIT_ASSERT_NOT_NULL(test, r);
+			list_add(&r->list, &pool);
+		}
+		KUNIT_EXPECT_EQ(test, __damon_set_regions(t, ranges, nr_ranges,
+							  &pool), 0);
+		damon_test_expect_sane(test, t);
+		damon_for_each_region_safe(r, next, t)
+			damon_destroy_region(r, t);
+		list_for_each_entry_safe(r, next, &pool, list)
+			kmem_cache_free(damon_region_cache, r);
+		INIT_LIST_HEAD(&pool);
+	}
+	damon_free_target(t);
+}
+
 /* --- A kdamond that dies --- */
 
 /* How the fake kdamond of the death tests dies: inside a damon_call(). */
@@ -299,6 +353,7 @@ static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_edges_test_split_huge),
 	KUNIT_CASE(damon_edges_test_merge_gives_up),
 	KUNIT_CASE(damon_edges_test_rescale_huge),
+	KUNIT_CASE(damon_edges_test_fill_bound),
 	KUNIT_CASE(damon_edges_test_kdamond_dies),
 	{},
 };
