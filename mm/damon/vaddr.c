@@ -42,15 +42,18 @@ static struct mm_struct *damon_va_get_mm(struct damon_target *t)
 	return mm;
 }
 
-/* A process that is gone, or is exiting and has let go of its mm. */
+/*
+ * Whether @t's task still exists.  A task that exited stays until its parent
+ * reaps it, and so does the target: a tool that checks its child with
+ * waitpid(WNOHANG) and then writes a state command must not race with the
+ * kdamond stopping.  Sampling finds no mm meanwhile and counts nothing.
+ */
 static bool damon_va_target_valid(struct damon_target *t)
 {
-	struct task_struct *task;
 	bool valid;
 
 	rcu_read_lock();
-	task = pid_task(t->pid, PIDTYPE_PID);
-	valid = task && READ_ONCE(task->mm);
+	valid = !!pid_task(t->pid, PIDTYPE_PID);
 	rcu_read_unlock();
 	return valid;
 }
