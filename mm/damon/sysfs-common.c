@@ -34,7 +34,7 @@ static void damon_sysfs_node_release(struct kobject *kobj)
 	for (i = 0; i < node->type->nr_files; i++)
 		if (node->type->files[i].kind == DAMON_SYSFS_STRING)
 			kfree((char *)node->vals[i]);
-	kfree(node->children);
+	kvfree(node->children);
 	kfree(node->subdirs);
 	kfree(node);
 }
@@ -186,7 +186,7 @@ int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 	/* The new children take the names of the old ones: remove those. */
 	for (i = 0; i < nr_old; i++)
 		damon_sysfs_node_put_tree(old[i]);
-	kfree(old);
+	kvfree(old);
 
 	mutex_lock(&damon_sysfs_lock);
 	node->resizing = false;
@@ -196,7 +196,8 @@ int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 	}
 	if (!nr)
 		goto out;
-	new = kcalloc(nr, sizeof(*new), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	/* Up to 16384 tried regions or regions: kvcalloc(). */
+	new = kvcalloc(nr, sizeof(*new), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!new) {
 		err = -ENOMEM;
 		goto out;
@@ -214,7 +215,7 @@ int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 		mutex_unlock(&damon_sysfs_lock);
 		for (i = 0; i < nr_old; i++)
 			damon_sysfs_node_put_tree(new[i]);
-		kfree(new);
+		kvfree(new);
 		return err;
 	}
 	node->children = new;

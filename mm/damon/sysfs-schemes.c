@@ -720,8 +720,9 @@ static void damon_sysfs_walk_fn(void *data, struct damon_ctx *ctx,
 		return;
 	if (tried->nr == tried->size) {
 		size = max(tried->size * 2, 16U);
-		tr = krealloc_array(tried->regions, size, sizeof(*tr),
-				    GFP_KERNEL | __GFP_NOWARN);
+		/* Up to every region of the context: maybe megabytes. */
+		tr = kvrealloc(tried->regions, array_size(size, sizeof(*tr)),
+			       GFP_KERNEL | __GFP_NOWARN);
 		if (!tr) {
 			walk->nomem = true;
 			return;
@@ -833,7 +834,7 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 		if (!err && !bytes_only)
 			damon_sysfs_fill_tried(tried);
 		kobject_put(&tried->node->kobj);
-		kfree(tried->regions);
+		kvfree(tried->regions);
 	}
 	kfree(walk.tried);
 	return err;
