@@ -1047,7 +1047,7 @@ static void damos_walk_finish(struct damon_ctx *ctx, bool canceled)
 
 	spin_lock(&ctx->call_controls_lock);
 	control = ctx->walk_control;
-	ctx->walk_control = NULL;
+	WRITE_ONCE(ctx->walk_control, NULL);
 	spin_unlock(&ctx->call_controls_lock);
 	if (!control)
 		return;
@@ -1172,7 +1172,7 @@ int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
 	if (ctx->walk_control)
 		err = -EBUSY;
 	else
-		ctx->walk_control = control;
+		WRITE_ONCE(ctx->walk_control, control);
 	spin_unlock(&ctx->call_controls_lock);
 	/* A kdamond deactivated by watermarks cancels it at once. */
 	if (!err)
