@@ -444,6 +444,31 @@ struct damos_walk_control {
 };
 
 /**
+ * struct damon_intervals_goal - What the intervals are tuned to reach.
+ * @access_bp:		Share of the possible access events an aggregation
+ *			interval should see, in basis points (1/10000).
+ * @aggrs:		Tune every this many aggregation intervals; 0 for no
+ *			tuning.
+ * @min_sample_us:	Shortest sampling interval tuning may set.
+ * @max_sample_us:	Longest sampling interval tuning may set.
+ *
+ * A region sampled in every sample of an aggregation interval shows as
+ * many access events as the interval has samples; the memory of a context
+ * can show its size times that.  With too few events seen, the intervals
+ * are too short for the workload's pace and tell little; with too many,
+ * they are longer than needed and cost more.  So every @aggrs aggregations
+ * the kdamond scales the aggregation interval by feedback toward
+ * @access_bp, and the sampling interval with it, keeping their ratio,
+ * within [@min_sample_us, @max_sample_us].
+ */
+struct damon_intervals_goal {
+	unsigned long access_bp;
+	unsigned long aggrs;
+	unsigned long min_sample_us;
+	unsigned long max_sample_us;
+};
+
+/**
  * struct damon_attrs - Monitoring attributes of a context.
  * @sample_interval:	Time between two samples of a region.
  * @aggr_interval:	Time over which samples are counted into
@@ -453,6 +478,7 @@ struct damos_walk_control {
  * @min_nr_regions:	Fewest regions the adaptive adjustment keeps.
  * @max_nr_regions:	Most regions the adaptive adjustment keeps; at most
  *			%DAMON_MAX_NR_REGIONS.
+ * @intervals_goal:	What the intervals are tuned to reach, if anything.
  *
  * Intervals are in microseconds.  An aggregation interval may hold at most
  * %DAMON_MAX_AGGR_SAMPLES sampling intervals.
@@ -460,6 +486,7 @@ struct damos_walk_control {
 struct damon_attrs {
 	unsigned long sample_interval, aggr_interval, ops_update_interval;
 	unsigned long min_nr_regions, max_nr_regions;
+	struct damon_intervals_goal intervals_goal;
 };
 
 /**
@@ -504,6 +531,8 @@ struct damon_call_control {
  *			aggregation interval ends.
  * @next_ops_update_sis: @passed_sample_intervals at which the next
  *			&damon_operations.update is due.
+ * @tune_aggrs:		Aggregations since the intervals were last tuned.
+ * @tune_access_bp:	Sum of their shares of access events, in basis points.
  * @sz_limit:		Size no merge may make a region exceed, so that
  *			at least &damon_attrs.min_nr_regions regions remain.
  *
@@ -532,6 +561,8 @@ struct damon_ctx {
 	unsigned long passed_sample_intervals;
 	unsigned long next_aggregation_sis;
 	unsigned long next_ops_update_sis;
+	unsigned long tune_aggrs;
+	u64 tune_access_bp;
 	unsigned long sz_limit;
 
 	struct mutex kdamond_lock;		/* protects @kdamond */

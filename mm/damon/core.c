@@ -473,9 +473,21 @@ void damon_destroy_ctx(struct damon_ctx *ctx)
 	kfree(ctx);
 }
 
+/*
+ * A goal tunes nothing without @aggrs, and cannot without a share to reach
+ * and room for the sampling interval.
+ */
+static bool damon_valid_intervals_goal(const struct damon_intervals_goal *g)
+{
+	if (g->min_sample_us > g->max_sample_us)
+		return false;
+	return !g->aggrs || (g->access_bp && g->max_sample_us);
+}
+
 static bool damon_valid_attrs(const struct damon_attrs *attrs)
 {
-	return attrs->min_nr_regions >= 3 &&
+	return damon_valid_intervals_goal(&attrs->intervals_goal) &&
+		attrs->min_nr_regions >= 3 &&
 		attrs->min_nr_regions <= attrs->max_nr_regions &&
 		attrs->max_nr_regions <= DAMON_MAX_NR_REGIONS &&
 		attrs->aggr_interval &&
@@ -535,7 +547,9 @@ static void damon_rescale_regions(struct damon_ctx *ctx,
  * minimum above the maximum, for more than %DAMON_MAX_NR_REGIONS, for a
  * zero aggregation interval, for a sampling interval longer than the
  * aggregation interval or for more than %DAMON_MAX_AGGR_SAMPLES samples
- * per aggregation.  Nothing changes on error.
+ * per aggregation, or for an intervals goal with a minimum sampling
+ * interval above its maximum, or that tunes (a non-zero aggrs) without an
+ * access_bp or a maximum sampling interval.  Nothing changes on error.
  */
 int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs)
 {
@@ -846,6 +860,103 @@ static void kdamond_split_regions(struct damon_ctx *ctx,
 	damon_for_each_target(t, ctx)
 		damon_split_regions_of(t, nr_pieces);
 	*last_nr_regions = damon_nr_regions_of_ctx(ctx);
+}
+
+/* === Intervals auto-tuning === */
+
+/*
+ * Share of the possible access events the aggregation that just ended saw,
+ * in basis points: the size-weighted mean of the regions' counts over the
+ * samples of a window.  Kept as a running mean, since products of counts
+ * and sizes overflow.
+ */
+static unsigned long damon_aggr_access_bp(struct damon_ctx *ctx)
+{
+	unsigned int window = damon_max_nr_accesses(&ctx->attrs);
+	unsigned long mean = 0, seen = 0, sz, bp;
+	struct damon_target *t;
+	struct damon_region *r;
+
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region(r, t) {
+			sz = damon_sz_region(r);
+			bp = min(r->nr_accesses, window) * 10000UL / window;
+			seen = size_add(seen, sz);
+			/* @sz <= @seen: the quotients fit. */
+			if (bp >= mean)
+				mean += mul_u64_u64_div_u64(bp - mean, sz, seen);
+			else
+				mean -= mul_u64_u64_div_u64(mean - bp, sz, seen);
+		}
+	}
+	return mean;
+}
+
+/*
+ * The next aggregation interval, from the last one and @score_bp, the share
+ * of access events seen over the goal's, in basis points of the goal.  Too
+ * few events: longer, up to twice as long at none; too many: shorter, down
+ * to half.
+ */
+static unsigned long damon_tuned_aggr_interval(unsigned long last,
+					       unsigned long score_bp)
+{
+	unsigned long factor;
+
+	if (score_bp < 10000)
+		factor = 20000 - score_bp;
+	else
+		factor = 10000 - min(score_bp - 10000, 5000UL);
+	return clamp_t(u64, damon_mul_div(last, factor, 10000), 1, ULONG_MAX);
+}
+
+/*
+ * Tune the intervals of @ctx toward its goal, from @access_bp, the mean share
+ * of access events of the last aggregations.  The sample:aggr ratio stays,
+ * so counts mean what they meant, and the sampling interval stays within
+ * the goal's bounds.
+ */
+static void damon_tune_intervals(struct damon_ctx *ctx, unsigned long access_bp)
+{
+	const struct damon_intervals_goal *goal = &ctx->attrs.intervals_goal;
+	unsigned long ratio = damon_max_nr_accesses(&ctx->attrs);
+	struct damon_attrs attrs = ctx->attrs;
+	unsigned long score, aggr, sample;
+
+	score = min_t(u64, damon_mul_div(access_bp, 10000, goal->access_bp),
+		      ULONG_MAX);
+	aggr = damon_tuned_aggr_interval(attrs.aggr_interval, score);
+	sample = clamp(aggr / ratio, max(goal->min_sample_us, 1UL),
+		       goal->max_sample_us);
+	/* A window never holds more samples than before: it stays valid. */
+	sample = min(sample, ULONG_MAX / ratio);
+	attrs.sample_interval = sample;
+	attrs.aggr_interval = sample * ratio;
+	if (attrs.sample_interval == ctx->attrs.sample_interval &&
+	    attrs.aggr_interval == ctx->attrs.aggr_interval)
+		return;
+	WARN_ON_ONCE(damon_set_attrs(ctx, &attrs));
+}
+
+/*
+ * Count the aggregation that just ended toward the intervals goal, before
+ * its counts are reset.  Return whether tuning is due, the goal's aggrs
+ * being counted, with the mean share of access events in *@access_bp.
+ */
+static bool kdamond_count_access(struct damon_ctx *ctx,
+				 unsigned long *access_bp)
+{
+	const struct damon_intervals_goal *goal = &ctx->attrs.intervals_goal;
+
+	if (!goal->aggrs)
+		return false;
+	ctx->tune_access_bp += damon_aggr_access_bp(ctx);
+	if (++ctx->tune_aggrs < goal->aggrs)
+		return false;
+	*access_bp = div64_ul(ctx->tune_access_bp, ctx->tune_aggrs);
+	ctx->tune_aggrs = 0;
+	ctx->tune_access_bp = 0;
+	return true;
 }
 
 /* Report the finished aggregation and start a new one. */
@@ -1254,6 +1365,8 @@ static void kdamond_init_intervals(struct damon_ctx *ctx)
 	unsigned long sample = max(ctx->attrs.sample_interval, 1UL);
 
 	ctx->passed_sample_intervals = 0;
+	ctx->tune_aggrs = 0;
+	ctx->tune_access_bp = 0;
 	ctx->next_aggregation_sis = damon_max_nr_accesses(&ctx->attrs);
 	ctx->next_ops_update_sis = ctx->attrs.ops_update_interval / sample;
 }
@@ -1362,9 +1475,9 @@ static int kdamond_fn(void *data)
 	unsigned int max_nr_accesses = 0, last_nr_regions = 0;
 	struct damon_target *t;
 	struct damon_region *r, *next;
-	unsigned long wait_us, update;
+	unsigned long wait_us, update, access_bp;
 	ktime_t deadline;
-	bool aggregated;
+	bool aggregated, tune;
 
 	pr_debug("kdamond (%d) starts\n", current->pid);
 
@@ -1404,12 +1517,16 @@ static int kdamond_fn(void *data)
 					      ctx->sz_limit);
 		kdamond_apply_schemes(ctx);
 		if (aggregated) {
+			tune = kdamond_count_access(ctx, &access_bp);
 			kdamond_reset_aggregated(ctx);
 			kdamond_split_regions(ctx, &last_nr_regions);
 			if (ctx->ops.reset_aggregated)
 				ctx->ops.reset_aggregated(ctx);
 			ctx->next_aggregation_sis = ctx->passed_sample_intervals +
 				damon_max_nr_accesses(&ctx->attrs);
+			/* Between aggregations, like any change of intervals. */
+			if (tune)
+				damon_tune_intervals(ctx, access_bp);
 		}
 
 		if (ctx->passed_sample_intervals >= ctx->next_ops_update_sis) {

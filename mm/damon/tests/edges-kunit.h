@@ -298,6 +298,160 @@ static void damon_edges_test_fill_bound(struct kunit *test)
 	damon_free_target(t);
 }
 
+/* --- Intervals auto-tuning --- */
+
+/* Goals that cannot tune are refused, as any invalid attribute is. */
+static void damon_tuning_test_invalid_goal(struct kunit *test)
+{
+	struct damon_attrs attrs = damon_test_attrs(5000, 100000, 10, 1000);
+	struct damon_intervals_goal *g = &attrs.intervals_goal;
+	struct damon_target *t;
+	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+
+	*g = (struct damon_intervals_goal){ 400, 3, 5000, 10000000 };
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	g->min_sample_us = g->max_sample_us + 1;
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	*g = (struct damon_intervals_goal){ 0, 3, 5000, 10000000 };
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	*g = (struct damon_intervals_goal){ 400, 3, 0, 0 };
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), -EINVAL);
+	/* Without aggrs it tunes nothing, whatever the rest says. */
+	*g = (struct damon_intervals_goal){ 0, 0, 0, 0 };
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	*g = (struct damon_intervals_goal){ ULONG_MAX, 0, 0, ULONG_MAX };
+	KUNIT_EXPECT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	KUNIT_EXPECT_EQ(test, ctx->attrs.intervals_goal.access_bp, ULONG_MAX);
+}
+
+/* One step of the feedback: twice as long at no event, half at twice. */
+static void damon_tuning_test_feedback(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(100000, 0), 200000);
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(100000, 5000), 150000);
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(100000, 10000), 100000);
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(100000, 12500), 75000);
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(100000, 15000), 50000);
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(100000, ULONG_MAX),
+			50000);
+	/* Saturated at the top, never 0 at the bottom. */
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(ULONG_MAX, 0),
+			ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, damon_tuned_aggr_interval(1, ULONG_MAX), 1);
+}
+
+/* The share of access events is a size-weighted mean, even of huge sizes. */
+static void damon_tuning_test_access_bp(struct kunit *test)
+{
+	struct damon_attrs attrs = damon_test_attrs(5000, 100000, 3, 1000);
+	struct damon_target *t;
+	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+	const struct damon_test_region layout[] = {
+		{ .start = 0, .end = 1, .nr_accesses = 20 },
+		{ .start = 1, .end = 4, .nr_accesses = 0 },
+	};
+	struct damon_region *l, *r;
+
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	KUNIT_EXPECT_EQ(test, damon_aggr_access_bp(ctx), 0);
+	damon_test_add(test, t, layout, ARRAY_SIZE(layout));
+	KUNIT_EXPECT_EQ(test, damon_aggr_access_bp(ctx), 2500);
+	while (damon_nr_regions(t))
+		damon_destroy_region(damon_first_region(t), t);
+
+	l = damon_new_region(0, 1UL << 62);
+	r = damon_new_region(1UL << 62, 1UL << 63);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	damon_add_region(l, t);
+	damon_add_region(r, t);
+	l->nr_accesses = 20;
+	r->nr_accesses = 10;
+	KUNIT_EXPECT_EQ(test, damon_aggr_access_bp(ctx), 7500);
+	/* Counts past the window, as a buggy operations set may give. */
+	l->nr_accesses = UINT_MAX;
+	r->nr_accesses = UINT_MAX;
+	KUNIT_EXPECT_EQ(test, damon_aggr_access_bp(ctx), 10000);
+}
+
+/*
+ * A workload whose share of access events grows with the aggregation
+ * interval, one basis point per millisecond: the goal of 400 bp is met at
+ * 400 ms.  The tuner must get there and stay, keeping the sample:aggr
+ * ratio and the sampling interval within its bounds.
+ */
+static unsigned long damon_tuning_test_model(unsigned long aggr_us)
+{
+	return min(aggr_us / 1000, 10000UL);
+}
+
+static void damon_tuning_test_converges(struct kunit *test)
+{
+	struct damon_attrs attrs = damon_test_attrs(5000, 100000, 3, 1000);
+	struct damon_target *t;
+	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+	unsigned long aggr;
+	int i;
+
+	attrs.intervals_goal = (struct damon_intervals_goal){
+		.access_bp = 400, .aggrs = 1,
+		.min_sample_us = 1000, .max_sample_us = 1000000,
+	};
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	for (i = 0; i < 40; i++) {
+		aggr = ctx->attrs.aggr_interval;
+		damon_tune_intervals(ctx, damon_tuning_test_model(aggr));
+		KUNIT_EXPECT_EQ(test, ctx->attrs.aggr_interval,
+				ctx->attrs.sample_interval * 20);
+		KUNIT_EXPECT_GE(test, ctx->attrs.sample_interval, 1000);
+		KUNIT_EXPECT_LE(test, ctx->attrs.sample_interval, 1000000);
+	}
+	aggr = ctx->attrs.aggr_interval;
+	KUNIT_EXPECT_GE_MSG(test, aggr, 300000, "tuned to %lu us", aggr);
+	KUNIT_EXPECT_LE_MSG(test, aggr, 500000, "tuned to %lu us", aggr);
+
+	/* Nothing seen: up to the longest sampling interval, and it stays. */
+	for (i = 0; i < 40; i++)
+		damon_tune_intervals(ctx, 0);
+	KUNIT_EXPECT_EQ(test, ctx->attrs.sample_interval, 1000000);
+	KUNIT_EXPECT_EQ(test, ctx->attrs.aggr_interval, 20000000);
+	/* Everything seen: down to the shortest. */
+	for (i = 0; i < 40; i++)
+		damon_tune_intervals(ctx, 10000);
+	KUNIT_EXPECT_EQ(test, ctx->attrs.sample_interval, 1000);
+	KUNIT_EXPECT_EQ(test, ctx->attrs.aggr_interval, 20000);
+}
+
+/* Unbounded goals at the extremes: no overflow, attributes stay valid. */
+static void damon_tuning_test_extremes(struct kunit *test)
+{
+	struct damon_attrs attrs = damon_test_attrs(1, DAMON_MAX_AGGR_SAMPLES,
+						    3, 1000);
+	struct damon_target *t;
+	struct damon_ctx *ctx = damon_test_new_ctx(test, &t);
+	int i;
+
+	attrs.intervals_goal = (struct damon_intervals_goal){
+		.access_bp = ULONG_MAX, .aggrs = ULONG_MAX,
+		.min_sample_us = 0, .max_sample_us = ULONG_MAX,
+	};
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(ctx, &attrs), 0);
+	for (i = 0; i < 80; i++) {
+		damon_tune_intervals(ctx, 0);
+		KUNIT_EXPECT_TRUE(test, damon_valid_attrs(&ctx->attrs));
+	}
+	KUNIT_EXPECT_EQ(test, damon_max_nr_accesses(&ctx->attrs),
+			DAMON_MAX_AGGR_SAMPLES);
+	KUNIT_EXPECT_GE(test, ctx->attrs.sample_interval,
+			ULONG_MAX / DAMON_MAX_AGGR_SAMPLES / 2);
+	ctx->attrs.intervals_goal.access_bp = 1;
+	for (i = 0; i < 80; i++) {
+		damon_tune_intervals(ctx, 10000);
+		KUNIT_EXPECT_TRUE(test, damon_valid_attrs(&ctx->attrs));
+	}
+	KUNIT_EXPECT_EQ(test, ctx->attrs.sample_interval, 1);
+}
+
 /* --- A kdamond that dies --- */
 
 /* How the fake kdamond of the death tests dies: inside a damon_call(). */
@@ -354,6 +508,11 @@ static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_edges_test_merge_gives_up),
 	KUNIT_CASE(damon_edges_test_rescale_huge),
 	KUNIT_CASE(damon_edges_test_fill_bound),
+	KUNIT_CASE(damon_tuning_test_invalid_goal),
+	KUNIT_CASE(damon_tuning_test_feedback),
+	KUNIT_CASE(damon_tuning_test_access_bp),
+	KUNIT_CASE(damon_tuning_test_converges),
+	KUNIT_CASE(damon_tuning_test_extremes),
 	KUNIT_CASE(damon_edges_test_kdamond_dies),
 	{},
 };
