@@ -96,8 +96,32 @@ static const struct damon_sysfs_type damon_sysfs_targets_type = {
 	.child = &damon_sysfs_target_type,
 };
 
+/* monitoring_attrs/intervals/intervals_goal/: 0 aggrs is no tuning */
+enum {
+	INTERVALS_GOAL_ACCESS_BP, INTERVALS_GOAL_AGGRS,
+	INTERVALS_GOAL_MIN_SAMPLE, INTERVALS_GOAL_MAX_SAMPLE,
+};
+
+static const struct damon_sysfs_file damon_sysfs_intervals_goal_files[] = {
+	[INTERVALS_GOAL_ACCESS_BP] = DAMON_SYSFS_ULONG_FILE(access_bp, 0),
+	[INTERVALS_GOAL_AGGRS] = DAMON_SYSFS_ULONG_FILE(aggrs, 0),
+	[INTERVALS_GOAL_MIN_SAMPLE] = DAMON_SYSFS_ULONG_FILE(min_sample_us, 0),
+	[INTERVALS_GOAL_MAX_SAMPLE] = DAMON_SYSFS_ULONG_FILE(max_sample_us, 0),
+};
+
+static const struct damon_sysfs_type damon_sysfs_intervals_goal_type = {
+	.name = "intervals_goal",
+	.files = damon_sysfs_intervals_goal_files,
+	.nr_files = ARRAY_SIZE(damon_sysfs_intervals_goal_files),
+};
+
 /* monitoring_attrs/intervals/, in microseconds */
 enum { INTERVALS_SAMPLE, INTERVALS_AGGR, INTERVALS_UPDATE };
+enum { INTERVALS_GOAL };
+
+static const struct damon_sysfs_type * const damon_sysfs_intervals_subdirs[] = {
+	[INTERVALS_GOAL] = &damon_sysfs_intervals_goal_type,
+};
 
 static const struct damon_sysfs_file damon_sysfs_intervals_files[] = {
 	[INTERVALS_SAMPLE] = DAMON_SYSFS_ULONG_FILE(sample_us, 5000),
@@ -109,6 +133,8 @@ static const struct damon_sysfs_type damon_sysfs_intervals_type = {
 	.name = "intervals",
 	.files = damon_sysfs_intervals_files,
 	.nr_files = ARRAY_SIZE(damon_sysfs_intervals_files),
+	.subdirs = damon_sysfs_intervals_subdirs,
+	.nr_subdirs = ARRAY_SIZE(damon_sysfs_intervals_subdirs),
 };
 
 /* monitoring_attrs/nr_regions/ */
@@ -339,7 +365,7 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 				 struct damon_ctx **ctxp)
 {
 	struct damon_sysfs_node *contexts, *context, *attrs, *intervals, *nr;
-	struct damon_sysfs_node *targets, *schemes;
+	struct damon_sysfs_node *targets, *schemes, *goal;
 	struct damon_ctx *ctx;
 	int err;
 
@@ -350,6 +376,7 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 	context = contexts->children[0];
 	attrs = damon_sysfs_subdir(context, CONTEXT_ATTRS);
 	intervals = damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
+	goal = damon_sysfs_subdir(intervals, INTERVALS_GOAL);
 	nr = damon_sysfs_subdir(attrs, ATTRS_NR_REGIONS);
 	targets = damon_sysfs_subdir(context, CONTEXT_TARGETS);
 	schemes = damon_sysfs_subdir(context, CONTEXT_SCHEMES);
@@ -365,6 +392,15 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 						       INTERVALS_UPDATE),
 		.min_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MIN),
 		.max_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MAX),
+		.intervals_goal = {
+			.access_bp = damon_sysfs_val(goal,
+						     INTERVALS_GOAL_ACCESS_BP),
+			.aggrs = damon_sysfs_val(goal, INTERVALS_GOAL_AGGRS),
+			.min_sample_us = damon_sysfs_val(goal,
+						INTERVALS_GOAL_MIN_SAMPLE),
+			.max_sample_us = damon_sysfs_val(goal,
+						INTERVALS_GOAL_MAX_SAMPLE),
+		},
 	};
 	err = damon_sysfs_add_targets(ctx, targets);
 	if (!err)
@@ -523,6 +559,44 @@ static int damon_sysfs_commit_quota_goals(struct damon_sysfs_node *kdamond)
 	return damon_sysfs_commit_goals(schemes, ctx);
 }
 
+/* The intervals a running kdamond works with, tuned or not. */
+struct damon_sysfs_intervals {
+	struct damon_ctx *ctx;
+	unsigned long sample, aggr;
+};
+
+static int damon_sysfs_copy_intervals(void *data)
+{
+	struct damon_sysfs_intervals *iv = data;
+
+	iv->sample = iv->ctx->attrs.sample_interval;
+	iv->aggr = iv->ctx->attrs.aggr_interval;
+	return 0;
+}
+
+static int damon_sysfs_update_tuned_intervals(struct damon_sysfs_node *kdamond)
+{
+	struct damon_sysfs_intervals iv = { .ctx = kdamond->private };
+	struct damon_call_control control = {
+		.fn = damon_sysfs_copy_intervals,
+		.data = &iv,
+	};
+	struct damon_sysfs_node *contexts, *attrs, *intervals;
+	int err;
+
+	contexts = damon_sysfs_subdir(kdamond, KDAMOND_CONTEXTS);
+	if (!iv.ctx || contexts->nr_children != 1)
+		return -EINVAL;
+	err = damon_call(iv.ctx, &control);
+	if (err)
+		return err;
+	attrs = damon_sysfs_subdir(contexts->children[0], CONTEXT_ATTRS);
+	intervals = damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
+	intervals->vals[INTERVALS_SAMPLE] = iv.sample;
+	intervals->vals[INTERVALS_AGGR] = iv.aggr;
+	return 0;
+}
+
 static int damon_sysfs_update_tried_bytes(struct damon_sysfs_node *kdamond)
 {
 	return damon_sysfs_update_tried(kdamond, true);
@@ -552,6 +626,7 @@ static const struct damon_sysfs_command {
 	  true },
 	{ "clear_schemes_tried_regions", damon_sysfs_clear_tried, true },
 	{ "update_schemes_effective_quotas", damon_sysfs_update_quotas },
+	{ "update_tuned_intervals", damon_sysfs_update_tuned_intervals },
 };
 
 static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,

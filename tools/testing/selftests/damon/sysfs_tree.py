@@ -7,7 +7,8 @@ With nr_kdamonds, nr_contexts, nr_targets and nr_regions at 1:
 - every file the ABI lists for monitoring exists, config files with mode
   0600 and result files (pid, avail_operations) with mode 0400, and every
   file of the tree can be read;
-- the defaults: intervals 5000/100000/60000000 us, nr_regions 10..1000,
+- the defaults: intervals 5000/100000/60000000 us, an intervals goal of
+  0s (no tuning), nr_regions 10..1000,
   operations vaddr, state off, pid -1, no contexts, targets, regions or
   schemes until asked for; avail_operations lists vaddr and fvaddr, and
   paddr, as configured.
@@ -46,6 +47,10 @@ FILES = {
     C + 'monitoring_attrs/intervals/sample_us': 0o600,
     C + 'monitoring_attrs/intervals/aggr_us': 0o600,
     C + 'monitoring_attrs/intervals/update_us': 0o600,
+    C + 'monitoring_attrs/intervals/intervals_goal/access_bp': 0o600,
+    C + 'monitoring_attrs/intervals/intervals_goal/aggrs': 0o600,
+    C + 'monitoring_attrs/intervals/intervals_goal/min_sample_us': 0o600,
+    C + 'monitoring_attrs/intervals/intervals_goal/max_sample_us': 0o600,
     C + 'monitoring_attrs/nr_regions/min': 0o600,
     C + 'monitoring_attrs/nr_regions/max': 0o600,
     C + 'targets/nr_targets': 0o600,
@@ -59,6 +64,10 @@ DEFAULTS = {
     C + 'monitoring_attrs/intervals/sample_us': '5000',
     C + 'monitoring_attrs/intervals/aggr_us': '100000',
     C + 'monitoring_attrs/intervals/update_us': '60000000',
+    C + 'monitoring_attrs/intervals/intervals_goal/access_bp': '0',
+    C + 'monitoring_attrs/intervals/intervals_goal/aggrs': '0',
+    C + 'monitoring_attrs/intervals/intervals_goal/min_sample_us': '0',
+    C + 'monitoring_attrs/intervals/intervals_goal/max_sample_us': '0',
     C + 'monitoring_attrs/nr_regions/min': '10',
     C + 'monitoring_attrs/nr_regions/max': '1000',
     C + 'operations': 'vaddr',
@@ -70,6 +79,10 @@ ULONG_FILES = [
     C + 'monitoring_attrs/intervals/sample_us',
     C + 'monitoring_attrs/intervals/aggr_us',
     C + 'monitoring_attrs/intervals/update_us',
+    C + 'monitoring_attrs/intervals/intervals_goal/access_bp',
+    C + 'monitoring_attrs/intervals/intervals_goal/aggrs',
+    C + 'monitoring_attrs/intervals/intervals_goal/min_sample_us',
+    C + 'monitoring_attrs/intervals/intervals_goal/max_sample_us',
     C + 'monitoring_attrs/nr_regions/min',
     C + 'monitoring_attrs/nr_regions/max',
     C + 'targets/0/regions/0/start',
