@@ -287,6 +287,57 @@ static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
 }
 
 /* damon_set_regions(), with the new regions taken from @pool if given. */
+/*
+ * Widen @ar to %DAMON_MIN_REGION alignment, leaving what lies below
+ * @covered to the ranges before it.  Return whether anything is left.
+ */
+static bool damon_align_range(const struct damon_addr_range *ar,
+			      unsigned long covered, unsigned long *start,
+			      unsigned long *end)
+{
+	*start = max(ALIGN_DOWN(ar->start, DAMON_MIN_REGION), covered);
+	*end = ar->end > DAMON_MAX_REGION_END ? DAMON_MAX_REGION_END :
+		ALIGN(ar->end, DAMON_MIN_REGION);
+	return *start < *end;
+}
+
+/*
+ * How many new regions fitting @t, or no region if NULL, to @ranges takes:
+ * a dry run of __damon_set_regions(), which damon_fit_range() follows step
+ * by step.
+ */
+static unsigned long damon_count_fills(struct damon_target *t,
+				       struct damon_addr_range *ranges,
+				       unsigned int nr_ranges)
+{
+	struct damon_region *r = NULL, *last;
+	unsigned long start, end, covered = 0, nr = 0;
+	unsigned int i;
+
+	if (t && !list_empty(&t->regions_list))
+		r = damon_first_region(t);
+	for (i = 0; i < nr_ranges; i++) {
+		if (!damon_align_range(&ranges[i], covered, &start, &end))
+			continue;
+		while (r && r->ar.end <= start)
+			r = damon_region_after(r, t);
+		for (last = NULL; r && r->ar.start < end;
+		     r = damon_region_after(r, t)) {
+			if (last && r->ar.start > last->ar.end)
+				nr++;
+			last = r;
+			if (r->ar.end >= end) {
+				r = damon_region_after(r, t);
+				break;
+			}
+		}
+		if (!last)
+			nr++;
+		covered = end;
+	}
+	return nr;
+}
+
 static int __damon_set_regions(struct damon_target *t,
 			       struct damon_addr_range *ranges,
 			       unsigned int nr_ranges, struct list_head *pool)
@@ -302,12 +353,7 @@ static int __damon_set_regions(struct damon_target *t,
 
 	r = list_empty(&t->regions_list) ? NULL : damon_first_region(t);
 	for (i = 0; i < nr_ranges; i++) {
-		start = max(ALIGN_DOWN(ranges[i].start, DAMON_MIN_REGION),
-			    covered);
-		end = ranges[i].end > DAMON_MAX_REGION_END ?
-			DAMON_MAX_REGION_END :
-			ALIGN(ranges[i].end, DAMON_MIN_REGION);
-		if (start >= end)
+		if (!damon_align_range(&ranges[i], covered, &start, &end))
 			continue;
 		err = damon_fit_range(t, &r, start, end, pool);
 		if (err)
@@ -1065,8 +1111,10 @@ static void damon_commit_prep_free(struct damon_commit_prep *prep)
 
 /*
  * Allocate what committing @src to @dst needs.  Targets pair up by
- * position; a paired target of the same process keeps its regions and may
- * need a fill region for each, and every range @src gives may need one.
+ * position; a paired target of the same process keeps its regions, so
+ * fitting it to the ranges @src gives may take new regions to fill holes
+ * with, and so does a target of another process, or a new one, that
+ * starts with none: damon_count_fills() counts them exactly.
  */
 static int damon_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
 				struct damon_commit_prep *prep)
@@ -1074,7 +1122,9 @@ static int damon_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
 	struct list_head *pos = &dst->adaptive_targets;
 	unsigned long nr_ranges = 0, nr_fills = 0;
 	struct damon_target *dst_t, *src_t, *t;
+	struct damon_addr_range *ranges;
 	struct damon_region *r;
+	unsigned int i;
 	int err;
 
 	INIT_LIST_HEAD(&prep->targets);
@@ -1084,6 +1134,15 @@ static int damon_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
 	if (err)
 		return err;
 
+	damon_for_each_target(src_t, src)
+		nr_ranges += damon_nr_regions(src_t);
+	if (nr_ranges) {
+		prep->ranges = kvmalloc_array(nr_ranges, sizeof(*prep->ranges),
+					      GFP_KERNEL);
+		if (!prep->ranges)
+			goto nomem;
+	}
+	ranges = prep->ranges;
 	damon_for_each_target(src_t, src) {
 		dst_t = NULL;
 		if (list_is_last(pos, &dst->adaptive_targets)) {
@@ -1097,16 +1156,13 @@ static int damon_commit_prepare(struct damon_ctx *dst, struct damon_ctx *src,
 		}
 		if (!damon_nr_regions(src_t))
 			continue;
-		nr_ranges += damon_nr_regions(src_t);
-		nr_fills += damon_nr_regions(src_t);
-		if (dst_t && dst_t->pid == src_t->pid)
-			nr_fills += damon_nr_regions(dst_t);
-	}
-	if (nr_ranges) {
-		prep->ranges = kvmalloc_array(nr_ranges, sizeof(*prep->ranges),
-					      GFP_KERNEL);
-		if (!prep->ranges)
-			goto nomem;
+		i = 0;
+		damon_for_each_region(r, src_t)
+			ranges[i++] = r->ar;
+		if (dst_t && dst_t->pid != src_t->pid)
+			dst_t = NULL;
+		nr_fills += damon_count_fills(dst_t, ranges, i);
+		ranges += i;
 	}
 	for (; nr_fills; nr_fills--) {
 		r = damon_new_region(0, 0);
@@ -1132,7 +1188,7 @@ static void damon_commit_target(struct damon_target *dst,
 {
 	struct damon_addr_range *ranges = prep->ranges + *nr_ranges_used;
 	struct damon_region *r, *next;
-	unsigned int i = 0;
+	unsigned int i;
 
 	if (dst->pid != src->pid) {
 		damon_for_each_region_safe(r, next, dst)
@@ -1142,8 +1198,8 @@ static void damon_commit_target(struct damon_target *dst,
 	}
 	if (!damon_nr_regions(src))
 		return;
-	damon_for_each_region(r, src)
-		ranges[i++] = r->ar;
+	/* damon_commit_prepare() wrote them, and counted the fills. */
+	i = damon_nr_regions(src);
 	*nr_ranges_used += i;
 	/* Cannot fail: checked, and the pool holds enough regions. */
 	WARN_ON_ONCE(__damon_set_regions(dst, ranges, i, &prep->regions));

@@ -246,8 +246,8 @@ static void damon_edges_test_rescale_huge(struct kunit *test)
 
 /*
  * Guards: a commit failing half way.  damon_commit_ctx() allocates the
- * regions that fill holes before it changes anything, as many as the
- * target has regions plus the ranges it gets; fitting must never need more.
+ * regions that fill holes before it changes anything, as many as
+ * damon_count_fills() counts; fitting must need exactly those.
  */
 static void damon_edges_test_fill_bound(struct kunit *test)
 {
@@ -280,7 +280,11 @@ static void damon_edges_test_fill_bound(struct kunit *test)
 			ranges[nr_ranges++].end = damon_test_pg(pos + len);
 			pos += len + 1 + prandom_u32_state(&rnd) % 12;
 		}
-		need = damon_nr_regions(t) + nr_ranges;
+		need = damon_count_fills(t, ranges, nr_ranges);
+		/* Each region leads to one fill at most, each range to one. */
+		KUNIT_EXPECT_LE(test, need, damon_nr_regions(t) + nr_ranges);
+		KUNIT_EXPECT_EQ(test, damon_count_fills(NULL, ranges, nr_ranges),
+				nr_ranges);
 		for (i = 0; i < need; i++) {
 			r = damon_new_region(0, 0);
 			KUNIT_ASSERT_NOT_NULL(test, r);
@@ -288,6 +292,7 @@ static void damon_edges_test_fill_bound(struct kunit *test)
 		}
 		KUNIT_EXPECT_EQ(test, __damon_set_regions(t, ranges, nr_ranges,
 							  &pool), 0);
+		KUNIT_EXPECT_TRUE(test, list_empty(&pool));
 		damon_test_expect_sane(test, t);
 		damon_for_each_region_safe(r, next, t)
 			damon_destroy_region(r, t);
