@@ -728,8 +728,9 @@ static void damos_set_effective_quota(struct damos_quota *q)
 	}
 	if (q->ms) {
 		/* Bytes per millisecond; the product overflows after hours. */
-		throughput = q->spent_ns ?
-			damon_mul_div(q->spent_sz, NSEC_PER_MSEC, q->spent_ns) :
+		throughput = q->spent_ns ? min_t(u64, ULONG_MAX,
+				damon_mul_div(q->spent_sz, NSEC_PER_MSEC,
+					      q->spent_ns)) :
 			DAMOS_GUESSED_THROUGHPUT;
 		esz = min(esz, throughput > ULONG_MAX / q->ms ? ULONG_MAX :
 			  throughput * q->ms);
