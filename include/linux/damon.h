@@ -427,7 +427,7 @@ struct damos {
  *		with the bytes of it the operations set's filters passed.
  * @data:	First argument of @walk_fn.
  * @canceled:	The kdamond stopped or was deactivated before the walk
- *		finished.
+ *		finished, or the caller was killed.
  *
  * See damos_walk().
  */
@@ -497,8 +497,8 @@ struct damon_attrs {
  *			stops, instead of once.  damon_call() then returns as
  *			soon as the request is queued.
  * @return_code:	What the last call of @fn returned.
- * @canceled:		The kdamond stopped before calling @fn (or, with
- *			@repeat, stopped at all).
+ * @canceled:		The kdamond stopped before calling @fn, or died in
+ *			it (or, with @repeat, stopped at all).
  *
  * See damon_call().  The control must stay valid until @fn has run or the
  * request was canceled; a repeated one, until the kdamond stopped.
@@ -571,7 +571,7 @@ struct damon_ctx {
 	struct completion kdamond_exited;
 	struct list_head call_controls;
 	struct damon_call_control *call_running;
-	spinlock_t call_controls_lock;		/* protects @call_controls */
+	spinlock_t call_controls_lock;		/* protects the requests */
 	struct list_head repeat_controls;
 	struct damos_walk_control *walk_control;
 };

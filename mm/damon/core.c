@@ -1297,6 +1297,7 @@ int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 {
 	struct damon_call_control *control, *next;
+	struct list_head *queue = &ctx->call_controls;
 	unsigned long nr;
 	LIST_HEAD(todo);
 
@@ -1323,8 +1324,13 @@ static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 	/* Those that come meanwhile wait for the next round. */
 	for (; nr; nr--) {
 		spin_lock(&ctx->call_controls_lock);
-		control = list_first_entry(&ctx->call_controls,
-					   struct damon_call_control, list);
+		/* A killed caller may have taken its request back. */
+		control = list_first_entry_or_null(queue, typeof(*control),
+						   list);
+		if (!control) {
+			spin_unlock(&ctx->call_controls_lock);
+			break;
+		}
 		list_del_init(&control->list);
 		ctx->call_running = control;
 		spin_unlock(&ctx->call_controls_lock);
@@ -1432,50 +1438,56 @@ static void kdamond_init_intervals(struct damon_ctx *ctx)
  * be queued once ->kdamond is NULL: cancel the rest under the same lock, so
  * that none slips in between.
  */
-static void kdamond_release_ctx(struct damon_ctx *ctx)
+static void kdamond_release_ctx(struct damon_ctx *ctx, bool dead)
 {
 	lockdep_assert_held(&ctx->kdamond_lock);
 	ctx->kdamond = NULL;
 	kdamond_call(ctx, true);
-	damos_walk_cancel(ctx);
+	/* A dead kdamond may have left the schemes half changed. */
+	if (dead)
+		damos_walk_abandon(ctx);
+	else
+		damos_walk_cancel(ctx);
 }
 
-/* The last steps of a kdamond, after kdamond_release_ctx(). */
-static void kdamond_finish(struct damon_ctx *ctx)
+/* The kdamond no longer counts as running; called with damon_lock held. */
+static void kdamond_uncount(void)
 {
-	/* Not under kdamond_lock: damon_start() nests that in damon_lock. */
-	mutex_lock(&damon_lock);
+	lockdep_assert_held(&damon_lock);
 	if (!--damon_nr_running)
 		damon_running_exclusive = false;
-	mutex_unlock(&damon_lock);
-	/* The last touch of @ctx: it may be freed as soon as this is seen. */
-	complete_all(&ctx->kdamond_exited);
 }
 
 /*
  * A kdamond that died inside its loop, by an oops, never reaches its exit
  * path, and everyone waiting for it would wait forever.  If that is what
- * happened, do for it what the exit path does; the regions stay until the
- * context is destroyed or started again.
+ * happened, do for it what the exit path does, touching nothing but the
+ * requests; the regions stay until the context is destroyed or started
+ * again.
  */
 static void damon_reap_dead_kdamond(struct damon_ctx *ctx)
 {
 	struct task_struct *task;
 
+	/* The order damon_start() takes them in. */
+	mutex_lock(&damon_lock);
 	mutex_lock(&ctx->kdamond_lock);
 	task = ctx->kdamond;
 	/* A kdamond that exits normally drops ->kdamond before it exits. */
 	if (!task || !(READ_ONCE(task->flags) & PF_EXITING)) {
 		mutex_unlock(&ctx->kdamond_lock);
+		mutex_unlock(&damon_lock);
 		return;
 	}
-	kdamond_release_ctx(ctx);
+	kdamond_uncount();
+	kdamond_release_ctx(ctx, true);
 	mutex_unlock(&ctx->kdamond_lock);
+	mutex_unlock(&damon_lock);
 
 	pr_err("kdamond (%d) died in its loop; its context is stopped\n",
 	       task->pid);
 	put_task_struct(task);
-	kdamond_finish(ctx);
+	complete_all(&ctx->kdamond_exited);
 }
 
 /**
@@ -1602,13 +1614,21 @@ static int kdamond_fn(void *data)
 	if (ctx->ops.cleanup)
 		ctx->ops.cleanup(ctx);
 
+	/*
+	 * Uncounted before ->kdamond goes: once it is NULL, damon_start()
+	 * may wait for the exit with damon_lock held.
+	 */
+	mutex_lock(&damon_lock);
+	kdamond_uncount();
+	mutex_unlock(&damon_lock);
 	mutex_lock(&ctx->kdamond_lock);
-	kdamond_release_ctx(ctx);
+	kdamond_release_ctx(ctx, false);
 	mutex_unlock(&ctx->kdamond_lock);
 	/* Our own reference; the thread still holds its own. */
 	put_task_struct(current);
 	pr_debug("kdamond (%d) finishes\n", current->pid);
-	kdamond_finish(ctx);
+	/* The last touch of @ctx: it may be freed as soon as this is seen. */
+	complete_all(&ctx->kdamond_exited);
 	return 0;
 }
 
@@ -1632,15 +1652,20 @@ static int __damon_start(struct damon_ctx *ctx)
 	 * Nothing ever kthread_stop()s a kdamond, so kdamond_fn() always
 	 * runs, and its exit path is the one place that lets go of @ctx.
 	 */
-	kdamond = kthread_run(kdamond_fn, ctx, "kdamond.%d", damon_nr_running);
+	kdamond = kthread_create(kdamond_fn, ctx, "kdamond.%d",
+				 damon_nr_running);
 	if (IS_ERR(kdamond)) {
 		err = PTR_ERR(kdamond);
 		complete_all(&ctx->kdamond_exited);
 		goto out;
 	}
-	/* Dropped by whoever lets go of @ctx for the kdamond. */
+	/*
+	 * Taken before the thread runs, so that it holds even if the thread
+	 * dies at once; dropped by whoever lets go of @ctx for the kdamond.
+	 */
 	ctx->kdamond = get_task_struct(kdamond);
 	damon_nr_running++;
+	wake_up_process(kdamond);
 out:
 	mutex_unlock(&ctx->kdamond_lock);
 	return err;
@@ -1747,6 +1772,7 @@ bool damon_is_running(struct damon_ctx *ctx)
 {
 	bool running;
 
+	damon_reap_dead_kdamond(ctx);
 	mutex_lock(&ctx->kdamond_lock);
 	running = !!ctx->kdamond;
 	mutex_unlock(&ctx->kdamond_lock);
@@ -1763,6 +1789,7 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
 {
 	int pid = -1;
 
+	damon_reap_dead_kdamond(ctx);
 	mutex_lock(&ctx->kdamond_lock);
 	if (ctx->kdamond)
 		pid = ctx->kdamond->pid;
@@ -1788,8 +1815,9 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
  *
  * Return: 0 once the function ran, with its result in
  * @control->return_code; -EINVAL if @ctx is not running (nothing is
- * queued then); -ECANCELED if the kdamond stopped before running it;
- * -EINTR if the caller was killed before it ran.
+ * queued then); -ECANCELED if the kdamond stopped before running it, or
+ * died while running it; -EINTR if the caller was killed while the
+ * request was still queued.
  */
 int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
 {

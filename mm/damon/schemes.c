@@ -1041,20 +1041,45 @@ static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 /* === damos_walk() === */
 
 /* End the pending walk, if any; the kdamond's. */
-static void damos_walk_finish(struct damon_ctx *ctx, bool canceled)
+/* Take the pending walk, if any, off @ctx. */
+static struct damos_walk_control *damos_walk_take(struct damon_ctx *ctx)
 {
 	struct damos_walk_control *control;
-	struct damos *s;
 
 	spin_lock(&ctx->call_controls_lock);
 	control = ctx->walk_control;
 	WRITE_ONCE(ctx->walk_control, NULL);
 	spin_unlock(&ctx->call_controls_lock);
+	return control;
+}
+
+static void damos_walk_finish(struct damon_ctx *ctx, bool canceled)
+{
+	struct damos_walk_control *control = damos_walk_take(ctx);
+	struct damos *s;
+
 	if (!control)
 		return;
 	damon_for_each_scheme(s, ctx)
 		s->walk_done = false;
 	control->canceled = canceled;
+	complete(&control->completion);
+}
+
+/**
+ * damos_walk_abandon() - Cancel the walk of a kdamond that died.
+ * @ctx:	The context, whose kdamond died in its loop.
+ *
+ * Unlike damos_walk_cancel(), touches nothing but the walk: the schemes
+ * may be half changed.  kdamond_init_schemes() resets them on a restart.
+ */
+void damos_walk_abandon(struct damon_ctx *ctx)
+{
+	struct damos_walk_control *control = damos_walk_take(ctx);
+
+	if (!control)
+		return;
+	control->canceled = true;
 	complete(&control->completion);
 }
 
@@ -1071,14 +1096,17 @@ void damos_walk_cancel(struct damon_ctx *ctx)
  * damos_walk_aborted() - Tell whether the caller of the pending walk left.
  * @ctx:	The context, of the calling kdamond.
  *
- * The kdamond alone ends a walk, so the control it reads stays valid.
+ * Only the kdamond ends a walk while it lives, so the control it reads
+ * stays valid.
  *
  * Return: true if there is a walk and its caller was killed.
  */
 bool damos_walk_aborted(struct damon_ctx *ctx)
 {
-	struct damos_walk_control *control = READ_ONCE(ctx->walk_control);
+	struct damos_walk_control *control;
 
+	/* Paired with damos_walk(): the control is set up before it shows. */
+	control = smp_load_acquire(&ctx->walk_control);
 	return control && READ_ONCE(control->abort);
 }
 
@@ -1113,7 +1141,12 @@ void kdamond_apply_schemes(struct damon_ctx *ctx)
 	pass.walk = ctx->walk_control;
 	spin_unlock(&ctx->call_controls_lock);
 
-	if (list_empty(&ctx->schemes) || damos_walk_aborted(ctx)) {
+	/* A walk whose caller was killed ends; the schemes apply as due. */
+	if (pass.walk && damos_walk_aborted(ctx)) {
+		damos_walk_cancel(ctx);
+		pass.walk = NULL;
+	}
+	if (list_empty(&ctx->schemes)) {
 		if (pass.walk)
 			damos_walk_cancel(ctx);
 		return;
@@ -1170,10 +1203,12 @@ int damos_walk(struct damon_ctx *ctx, struct damos_walk_control *control)
 		return -EINVAL;
 	}
 	spin_lock(&ctx->call_controls_lock);
-	if (ctx->walk_control)
+	if (ctx->walk_control) {
 		err = -EBUSY;
-	else
-		WRITE_ONCE(ctx->walk_control, control);
+	} else {
+		/* Paired with damos_walk_aborted(), which reads unlocked. */
+		smp_store_release(&ctx->walk_control, control);
+	}
 	spin_unlock(&ctx->call_controls_lock);
 	/* A kdamond deactivated by watermarks cancels it at once. */
 	if (!err)

@@ -38,6 +38,7 @@ unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx);
 void kdamond_apply_schemes(struct damon_ctx *ctx);
 void kdamond_init_schemes(struct damon_ctx *ctx);
 void damos_walk_cancel(struct damon_ctx *ctx);
+void damos_walk_abandon(struct damon_ctx *ctx);
 bool damos_walk_aborted(struct damon_ctx *ctx);
 
 /* schemes.c, for damon_commit_ctx() */

@@ -503,6 +503,40 @@ static void damon_edges_test_kdamond_dies(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, damon_nr_running_ctxs(), nr_running);
 }
 
+/*
+ * Guards: a restart racing the kdamond's exit.  damon_start() waits for a
+ * kdamond that let go of its context with damon_lock held, so the exit
+ * must need no damon_lock from then on, or both wait forever.
+ */
+/* Whether damon_start() of @ctx got past -EBUSY, with its result. */
+static bool damon_edges_restarted(struct damon_ctx *ctx, int *err)
+{
+	*err = damon_start(&ctx, 1, false);
+	return *err != -EBUSY;
+}
+
+static void damon_edges_test_restart_at_exit(struct kunit *test)
+{
+	struct damon_test_engine *e = damon_test_engine_new(test);
+	int nr_running = damon_nr_running_ctxs();
+	struct damon_ctx *ctx = e->ctx;
+	int i, err = 0;
+	bool started;
+
+	KUNIT_ASSERT_EQ(test, damon_test_engine_start(&e, 1, false), 0);
+	for (i = 0; i < 20; i++) {
+		/* It stops by itself; restart it as soon as it lets go. */
+		atomic_set(&damon_test_seen.all_valid, 0);
+		started = damon_test_wait_for(damon_edges_restarted(ctx, &err),
+					      10000);
+		atomic_set(&damon_test_seen.all_valid, 1);
+		KUNIT_EXPECT_TRUE(test, started);
+		KUNIT_EXPECT_EQ(test, err, 0);
+	}
+	damon_stop(&e->ctx, 1);
+	KUNIT_EXPECT_EQ(test, damon_nr_running_ctxs(), nr_running);
+}
+
 static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_edges_test_window_narrowing),
 	KUNIT_CASE(damon_edges_test_access_rate_longest_window),
@@ -519,6 +553,7 @@ static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_tuning_test_converges),
 	KUNIT_CASE(damon_tuning_test_extremes),
 	KUNIT_CASE(damon_edges_test_kdamond_dies),
+	KUNIT_CASE(damon_edges_test_restart_at_exit),
 	{},
 };
 
