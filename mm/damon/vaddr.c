@@ -19,6 +19,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/oom.h>
 #include <linux/page_idle.h>
 #include <linux/pagewalk.h>
 #include <linux/sched/mm.h>
@@ -28,16 +29,27 @@
 
 /* === Targets === */
 
-/* The mm of @t's process with a reference, or NULL once it exited. */
+/*
+ * The mm of @t's process with a reference, or NULL once it exited.  A
+ * leader that exited before the other threads of its process has no mm of
+ * its own any more: take it from a thread that has.
+ */
 static struct mm_struct *damon_va_get_mm(struct damon_target *t)
 {
-	struct task_struct *task;
-	struct mm_struct *mm;
+	struct task_struct *task, *p;
+	struct mm_struct *mm = NULL;
 
 	task = get_pid_task(t->pid, PIDTYPE_PID);
 	if (!task)
 		return NULL;
-	mm = get_task_mm(task);
+	p = find_lock_task_mm(task);
+	if (p) {
+		if (!(p->flags & PF_KTHREAD)) {
+			mm = p->mm;
+			mmget(mm);
+		}
+		task_unlock(p);
+	}
 	put_task_struct(task);
 	return mm;
 }
