@@ -196,7 +196,7 @@ int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 	}
 	if (!nr)
 		goto out;
-	/* Up to 16384 tried regions or regions: kvcalloc(). */
+	/* Thousands of regions or tried regions: kvcalloc(). */
 	new = kvcalloc(nr, sizeof(*new), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!new) {
 		err = -ENOMEM;
