@@ -5,6 +5,8 @@
 #   build-kernel.sh test    our DAMON, KUnit and the debug options
 #   build-kernel.sh bench   our DAMON, no debug options
 #   build-kernel.sh stock   the untouched base tree's DAMON, no debug options
+#   build-kernel.sh kcsan   the test kernel with KCSAN in place of KASAN
+#   build-kernel.sh failslab  the test kernel with fault injection
 #
 # The .config is regenerated only when its inputs change, so a rebuild
 # after editing one file under mm/damon recompiles just that file.
@@ -21,7 +23,15 @@ case $flavour in
 test)	src=$BUILD/linux; frags="$CONF/common.config $CONF/test.config" ;;
 bench)	src=$BUILD/linux; frags="$CONF/common.config $CONF/bench.config" ;;
 stock)	src=$BUILD/linux-stock; frags="$CONF/common.config $CONF/stock.config" ;;
-*)	echo "usage: $0 test|bench|stock [make targets]" >&2; exit 2 ;;
+# KCSAN and KASAN exclude each other: the test options but KASAN's, from a
+# copy of test.config made below.
+kcsan)	src=$BUILD/linux
+	frags="$CONF/common.config $BUILD/obj-kcsan/test-nokasan.config"
+	frags+=" $CONF/kcsan.config" ;;
+failslab) src=$BUILD/linux
+	frags="$CONF/common.config $CONF/test.config $CONF/failslab.config" ;;
+*)	echo "usage: $0 test|bench|stock|kcsan|failslab [make targets]" >&2
+	exit 2 ;;
 esac
 
 # One build per flavour at a time: two makes in one O= tree corrupt it.
@@ -37,6 +47,10 @@ fi
 
 obj=$BUILD/obj-$flavour
 mkdir -p "$obj"
+if [ "$flavour" = kcsan ]; then
+	grep -v -E '^(# )?CONFIG_KASAN' "$CONF/test.config" \
+		> "$obj/test-nokasan.config"
+fi
 kmake() { make -s -C "$src" O="$obj" ARCH=x86_64 "$@"; }
 
 # Kconfig files of ours feed the stamp too: a symbol they add must be
