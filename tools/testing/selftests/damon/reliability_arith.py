@@ -280,7 +280,10 @@ MERGE_RETURN = 20
 def merge_loop(case):
     """Failure class: merge loop.  With max_nr_regions 3 and 1000 given
     regions, half of them apart from each other so that no merge can
-    join them, the kdamond must not keep merging forever."""
+    join them, the kdamond must not keep merging forever: not until the
+    regions are few enough, which they never are, nor with a threshold
+    that wraps around before it reaches the window's samples (which the
+    window limit of window_overflow keeps far below 2^31)."""
     # Pairs of adjacent one-page regions, a page apart from the next pair.
     workload = sc.Workload(1, 8, [(0, [0])])
     try:

@@ -434,7 +434,16 @@ def _cleanup():
 
 def main(cases, need_tracefs=False):
     """Run cases, [(name, description, fn(case)), ...], each on a clean
-    tree; print KTAP and return the exit code."""
+    tree; print KTAP and return the exit code.  Names given as arguments
+    pick the cases to run."""
+    if sys.argv[1:]:
+        unknown = set(sys.argv[1:]) - {name for name, _, _ in cases}
+        if unknown:
+            print('unknown cases: %s; known: %s' % (
+                ' '.join(sorted(unknown)),
+                ' '.join(name for name, _, _ in cases)), file=sys.stderr)
+            return 2
+        cases = [c for c in cases if c[0] in sys.argv[1:]]
     sc.check_environment(need_tracefs=need_tracefs)
     kmsg = sc.Kmsg()
     print('TAP version 13')

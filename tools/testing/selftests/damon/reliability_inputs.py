@@ -68,7 +68,7 @@ def memcg_path_reads(case):
             done.set()
 
     threads = [threading.Thread(target=f, daemon=True)
-               for f in (writer, reader, reader)]
+               for f in (writer, reader)]
     for th in threads:
         th.start()
     for th in threads:
@@ -93,9 +93,9 @@ def memcg_path_reads(case):
 # an on or a commit, and the task's exit.  A fork costs some 150 ms on the
 # emulated guest (KASAN, kmemleak), so 10000 processes would take half an
 # hour: processes are NR_PROC_REFS only, and the bulk are threads, whose
-# struct pid DAMON takes and puts the same way, at some 20 ms each (also
+# struct pid DAMON takes and puts the same way, at some 30 ms each (also
 # measured): 2 * NR_THREAD_REFS of them keep the case near a minute.
-NR_PROC_REFS = 60
+NR_PROC_REFS = 40
 NR_THREAD_REFS = 1000
 SLAB = '/sys/kernel/slab/pid'
 
@@ -145,7 +145,8 @@ def pid_refs_phase(case, what, nr, new_task, keep=None):
             dog.poke('iteration %d' % i)
             sc.must_write(pid_target, task.pid)
             err = None
-            if sc.state() == 'on':
+            # Beside a process, it runs from the first on.
+            if (keep and i) or sc.state() == 'on':
                 err = sc.write(rc.STATE, 'commit')
                 nr_commit += not err
             if err is None or (err in (errno.EINVAL, errno.ECANCELED) and
@@ -237,7 +238,11 @@ def on_or_refused(case, what):
                     'on' % (what, sc.state()))
         return
     pid = sc.kdamond_pid()
-    time.sleep(1)
+    time.sleep(2)
+    errs = ['%s %s' % (cmd, sc.errno_name(case.call(what, cmd)))
+            for cmd in ('update_schemes_stats',
+                        'update_schemes_effective_quotas', 'commit')]
+    log('%s: %s' % (what, ', '.join(errs)))
     if sc.state() == 'on':
         case.turn_off(what, pid)
     else:
@@ -280,11 +285,22 @@ def huge_values(case):
         sc.must_write(os.path.join(sc.target_dir(0), 'regions',
                                    'nr_regions'), 0)
         on_or_refused(case, what + ' everywhere, but no regions')
-        # Up to 2^20 regions are allowed: with the bounds of those back.
+        # What is sure to be refused back to sane values, so that the
+        # kdamond gets to run with the rest: up to 2^20 regions, an
+        # address filter of start < end.
         sc.must_write(os.path.join(sc.NR_REGIONS, 'min'), 10)
         sc.must_write(os.path.join(sc.NR_REGIONS, 'max'), 1000)
-        on_or_refused(case, what + ' everywhere, but no regions and 10 to '
-                      '1000 of them')
+        sc.must_write(os.path.join(sc.SCHEMES, '0', 'filters', '0',
+                                   'addr_start'), 0)
+        on_or_refused(case, what + ' everywhere but the region bounds and '
+                      'the address filter')
+        # And applying the scheme every 100 ms: its quotas, goals and
+        # weights at 2^64 - 1 are worked with.
+        for name, val in (('sample_us', 5000), ('aggr_us', 100000),
+                          ('update_us', 1000000)):
+            sc.must_write(os.path.join(sc.INTERVALS, name), val)
+        sc.must_write(os.path.join(sc.SCHEMES, '0', 'apply_interval_us'), 0)
+        on_or_refused(case, what + ' in the scheme only')
 
         what = '-1'
         for path in numeric_files():

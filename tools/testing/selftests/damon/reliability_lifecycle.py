@@ -268,8 +268,8 @@ def tried_regions_target_exit(case):
             upd = rc.Call(rc.STATE, cmd)
             time.sleep(delay)
             pending = upd.is_alive()
-            child.end()
             t_exit = time.monotonic()
+            child.end()
             case.finished(upd, what, rc.RETURN)
             log('%s: %s after %.2f s, %.2f s after the exit%s' % (
                 what, sc.errno_name(upd.err), upd.took(),
