@@ -155,8 +155,8 @@ def expect_idle(case, what, pid, secs=CPU_WATCH):
     if not case.expect(c0 is not None and c1 is not None,
                        '%s: kdamond %d is gone' % (what, pid)):
         return
-    log('%s: the kdamond used %.2f s of CPU in %d s' % (what, c1 - c0,
-                                                      secs))
+    log('%s: the kdamond used %.2f s of CPU in %d s' %
+        (what, c1 - c0, secs))
     case.expect(c1 - c0 < IDLE_CPU, '%s: the kdamond used %.2f s of CPU '
                 'in %d s, want < %.1f: it spins' % (what, c1 - c0, secs,
                                                     IDLE_CPU))

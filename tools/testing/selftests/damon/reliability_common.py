@@ -21,9 +21,12 @@ the kernel log while it ran.
 
 Every state command goes through Case.call(), which writes the keyword
 from a thread of its own and waits a bounded time: a command that does
-not return fails its case at once, and as the kdamond or damon_sysfs_lock
-may then be wedged, the cases after it are not run (they would only hang
-too) and the test exits without its usual cleanup.
+not return fails its case at once.  If the cleanup (off, nr_kdamonds 0)
+then gets through too, the next cases run; if not, the kdamond or
+damon_sysfs_lock is wedged, the cases after it are not run (they would
+only hang too) and the test exits at once.  Loops too tight for a thread
+per write run under a Watchdog instead, which ends the test when they
+stop making progress.
 
 The setup builds on sysfs_common and damos_common: kdamond 0 with context
 0.  Processes to monitor are access_memory (sc.Workload) or children
@@ -31,9 +34,7 @@ forked here (Child), which exit when told to or after a set time.
 """
 
 import _thread
-import errno
 import os
-import re
 import select
 import sys
 import threading

@@ -8,10 +8,10 @@ wrongly:
 - memcg_path_reads: a string file rewritten while it is read never reads
   back torn or freed: each read is one of the values written, or empty;
 - pid_refs: the struct pid a target takes is put again, whether the
-  target is replaced by a commit or its kdamond stops; thousands of
-  targets come and go (a leaked reference shows up in the kmemleak scan
-  the guest runner does after the tests, and here in the pid slab cache
-  when it has one of its own);
+  target is replaced by a commit or its kdamond stops; 2000 threads and
+  40 processes come and go as targets (a leaked reference shows up in
+  the kmemleak scan the guest runner does after the tests, and here in
+  the pid slab cache when it has one of its own);
 - huge_values: 2^64 - 1 and -1 written to every writable number of the
   tree are taken or refused with EINVAL or ERANGE (-1 refused with EINVAL
   by the unsigned files), and a kdamond turned on with the tree at those
@@ -34,6 +34,8 @@ import sysfs_common as sc         # noqa: E402
 log = rc.log
 
 MEMCG_WRITES = 1000
+# Up to 4094 bytes: a value and its newline must fit the page a sysfs
+# read fills (PATH_MAX - 1 = 4095 bytes are taken, but read back cut).
 MEMCG_VALUES = ['/', '/a', '/damon/' + 'x' * 200, '/' + 'y' * 4000,
                 '/z' * 1500, 'relative/path', '/' + 'w' * 4093]
 
