@@ -189,8 +189,9 @@ static const struct damon_sysfs_file damon_sysfs_filter_files[] = {
 				       DAMOS_FILTER_TYPE_ANON),
 	[FILTER_MATCHING] = DAMON_SYSFS_BOOL_FILE(matching),
 	[FILTER_ALLOW] = DAMON_SYSFS_BOOL_FILE(allow),
+	/* Read back with a newline, within a page. */
 	[FILTER_MEMCG_PATH] = DAMON_SYSFS_FILE(memcg_path, 0600,
-			DAMON_SYSFS_STRING, 0, PATH_MAX - 1, 0, NULL),
+			DAMON_SYSFS_STRING, 0, PATH_MAX - 2, 0, NULL),
 	[FILTER_ADDR_START] = DAMON_SYSFS_RW(addr_start, 0),
 	[FILTER_ADDR_END] = DAMON_SYSFS_RW(addr_end, 0),
 	[FILTER_TARGET_IDX] = DAMON_SYSFS_FILE(damon_target_idx, 0600,
