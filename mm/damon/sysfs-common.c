@@ -208,7 +208,11 @@ int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 					      name, &new[i]);
 	}
 	if (err) {
-		/* Take back what was created, outside of the lock. */
+		/*
+		 * Take back what was created, outside of the lock, and still
+		 * resizing: a resize meanwhile would create the same names.
+		 */
+		node->resizing = true;
 		nr_old = new[i - 1] ? i : i - 1;
 		for (i = 0; i < nr_old; i++)
 			damon_sysfs_node_mark_removed(new[i]);
@@ -216,6 +220,9 @@ int damon_sysfs_set_nr_children(struct damon_sysfs_node *node,
 		for (i = 0; i < nr_old; i++)
 			damon_sysfs_node_put_tree(new[i]);
 		kvfree(new);
+		mutex_lock(&damon_sysfs_lock);
+		node->resizing = false;
+		mutex_unlock(&damon_sysfs_lock);
 		return err;
 	}
 	node->children = new;
