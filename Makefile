@@ -7,7 +7,8 @@ REPO	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 T	:= $(REPO)/tools/damon
 BUILD	:= $(REPO)/build
 
-.PHONY: all help deps prepare kernel test run shell bench check clean distclean
+.PHONY: all help deps prepare kernel test run shell bench stress check clean \
+	distclean
 
 all: kernel
 
@@ -18,6 +19,9 @@ help:
 	@echo "make shell      a shell in the guest on the test kernel"
 	@echo "make kernel     build the test kernel only"
 	@echo "make bench      benchmarks on a kernel without debug options"
+	@echo "make stress     reliability_* kselftests and the sysfs fuzzer on the"
+	@echo "                  test, kcsan and failslab kernels"
+	@echo "                  STRESS_SEEDS=3 STRESS_OPS=10000 STRESS_KERNELS=test"
 	@echo "make check      checkpatch --strict and a W=1 build of mm/damon"
 	@echo "make clean      remove the build directories, keep the unpacked tree"
 
@@ -41,6 +45,9 @@ run:
 
 bench:
 	$(T)/bench/run.sh
+
+stress:
+	$(T)/stress.sh
 
 check:
 	$(T)/check.sh
