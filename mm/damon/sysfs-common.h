@@ -155,21 +155,24 @@ struct damon_ctx *damon_sysfs_running_ctx(struct damon_sysfs_node *kdamond,
 #define DAMON_SYSFS_MAX_SCHEMES		256
 
 /**
- * enum damon_sysfs_schemes_result - Results a state command copies.
+ * enum damon_sysfs_schemes_result - Results copied out of the kdamond.
  * @DAMON_SYSFS_SCHEMES_STATS:	The stats directories.
  * @DAMON_SYSFS_SCHEMES_QUOTAS:	quotas/effective_bytes.
+ *
+ * Flags, to be ORed.
  */
 enum damon_sysfs_schemes_result {
-	DAMON_SYSFS_SCHEMES_STATS,
-	DAMON_SYSFS_SCHEMES_QUOTAS,
+	DAMON_SYSFS_SCHEMES_STATS = 1 << 0,
+	DAMON_SYSFS_SCHEMES_QUOTAS = 1 << 1,
 };
 
 extern const struct damon_sysfs_type damon_sysfs_schemes_type;
 int damon_sysfs_add_schemes(struct damon_ctx *ctx,
 			    struct damon_sysfs_node *schemes);
+void damon_sysfs_set_schemes_results(struct damon_sysfs_node *schemes,
+				     struct damon_ctx *ctx, unsigned int what);
 int damon_sysfs_update_schemes(struct damon_sysfs_node *schemes,
-			       struct damon_ctx *ctx,
-			       enum damon_sysfs_schemes_result what);
+			       struct damon_ctx *ctx, unsigned int what);
 int damon_sysfs_commit_goals(struct damon_sysfs_node *schemes,
 			     struct damon_ctx *ctx);
 int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,

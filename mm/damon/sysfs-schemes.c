@@ -6,8 +6,9 @@
  * Configuration files become &struct damos when the context is built for
  * "on" or "commit" (sysfs.c).  The results (stats, effective quotas, tried
  * regions) are copied out of the kdamond only when a state command asks:
- * statistics and quotas through damon_call(), tried regions through
- * damos_walk(), so each command returns once its numbers are in place.
+ * statistics and quotas by the kdamond itself, through damon_call(), tried
+ * regions through damos_walk(), so each command returns once its numbers
+ * are in place.
  */
 
 #define pr_fmt(fmt) "damon-sysfs: " fmt
@@ -515,36 +516,6 @@ int damon_sysfs_add_schemes(struct damon_ctx *ctx,
 
 /* === Reading results === */
 
-/*
- * What a command copies out of the kdamond, one entry per scheme, in the
- * order of the context's schemes; schemes beyond the directory's count are
- * not looked at.
- */
-struct damon_sysfs_results {
-	struct damon_ctx *ctx;
-	unsigned int nr;
-	struct damos_stat *stats;
-	unsigned long *esz;
-};
-
-static int damon_sysfs_copy_results(void *data)
-{
-	struct damon_sysfs_results *res = data;
-	unsigned int i = 0;
-	struct damos *s;
-
-	damon_for_each_scheme(s, res->ctx) {
-		if (i == res->nr)
-			break;
-		if (res->stats)
-			res->stats[i] = s->stat;
-		else
-			res->esz[i] = s->quota.esz;
-		i++;
-	}
-	return 0;
-}
-
 static void damon_sysfs_set_stats(struct damon_sysfs_node *stats,
 				  struct damos_stat *stat)
 {
@@ -557,52 +528,80 @@ static void damon_sysfs_set_stats(struct damon_sysfs_node *stats,
 }
 
 /**
- * damon_sysfs_update_schemes() - Copy scheme results into the files.
+ * damon_sysfs_set_schemes_results() - Copy scheme results into the files.
+ * @schemes:	The schemes directory.
+ * @ctx:	The running context the directory was committed to.
+ * @what:	Which results: &enum damon_sysfs_schemes_result flags.
+ *
+ * Scheme directory i gets the results of the context's scheme i; schemes
+ * beyond the smaller of the two counts are left out.  Called in the
+ * kdamond of @ctx, which owns the schemes, with damon_sysfs_lock held for
+ * it: by the kdamond itself, or by whoever waits in damon_call() for it
+ * (lockdep cannot tell, so this does not assert it).
+ */
+void damon_sysfs_set_schemes_results(struct damon_sysfs_node *schemes,
+				     struct damon_ctx *ctx, unsigned int what)
+{
+	struct damon_sysfs_node *node;
+	unsigned int i = 0;
+	struct damos *s;
+
+	damon_for_each_scheme(s, ctx) {
+		if (i == schemes->nr_children)
+			break;
+		node = schemes->children[i++];
+		if (what & DAMON_SYSFS_SCHEMES_STATS)
+			damon_sysfs_set_stats(node->subdirs[SCHEME_STATS],
+					      &s->stat);
+		if (what & DAMON_SYSFS_SCHEMES_QUOTAS)
+			node->subdirs[SCHEME_QUOTAS]->vals[QUOTAS_EFFECTIVE] =
+				s->quota.esz;
+	}
+}
+
+/* What a state command has the kdamond copy. */
+struct damon_sysfs_results {
+	struct damon_sysfs_node *schemes;
+	struct damon_ctx *ctx;
+	unsigned int what;
+};
+
+static int damon_sysfs_copy_results(void *data)
+{
+	struct damon_sysfs_results *res = data;
+
+	damon_sysfs_set_schemes_results(res->schemes, res->ctx, res->what);
+	return 0;
+}
+
+/**
+ * damon_sysfs_update_schemes() - Have the kdamond copy scheme results.
  * @schemes:	The schemes directory; damon_sysfs_lock is held.
  * @ctx:	The running context the directory was committed to.
- * @what:	Which results.
+ * @what:	Which results: &enum damon_sysfs_schemes_result flags.
  *
- * Return: 0, -ENOMEM, or what damon_call() returned.
+ * The kdamond writes them into the files itself, under the lock held here
+ * for it while this waits (see damon_sysfs_set_schemes_results()).
+ *
+ * Return: 0, or what damon_call() returned.
  */
 int damon_sysfs_update_schemes(struct damon_sysfs_node *schemes,
-			       struct damon_ctx *ctx,
-			       enum damon_sysfs_schemes_result what)
+			       struct damon_ctx *ctx, unsigned int what)
 {
 	struct damon_sysfs_results res = {
+		.schemes = schemes,
 		.ctx = ctx,
-		.nr = schemes->nr_children,
+		.what = what,
 	};
 	struct damon_call_control control = {
 		.fn = damon_sysfs_copy_results,
 		.data = &res,
 	};
-	struct damon_sysfs_node *node;
-	unsigned int i;
-	int err;
 
 	lockdep_assert_held(&damon_sysfs_lock);
-	if (!res.nr)
+	if (!schemes->nr_children)
 		return 0;
-	if (what == DAMON_SYSFS_SCHEMES_STATS)
-		res.stats = kcalloc(res.nr, sizeof(*res.stats), GFP_KERNEL);
-	else
-		res.esz = kcalloc(res.nr, sizeof(*res.esz), GFP_KERNEL);
-	if (!res.stats && !res.esz)
-		return -ENOMEM;
-
-	err = damon_call(ctx, &control);
-	for (i = 0; !err && i < res.nr; i++) {
-		node = schemes->children[i];
-		if (res.stats)
-			damon_sysfs_set_stats(node->subdirs[SCHEME_STATS],
-					      &res.stats[i]);
-		else
-			node->subdirs[SCHEME_QUOTAS]->vals[QUOTAS_EFFECTIVE] =
-				res.esz[i];
-	}
-	kfree(res.stats);
-	kfree(res.esz);
-	return err;
+	return damon_call(ctx, &control);
 }
 
 /* The goals of each scheme, for commit_schemes_quota_goals. */

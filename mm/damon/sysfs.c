@@ -452,6 +452,35 @@ struct damon_ctx *damon_sysfs_running_ctx(struct damon_sysfs_node *kdamond,
 	return ctx;
 }
 
+/*
+ * The intervals directory of a kdamond's context, or NULL if it has none;
+ * damon_sysfs_lock is held.
+ */
+static struct damon_sysfs_node *
+damon_sysfs_intervals_of(struct damon_sysfs_node *kdamond)
+{
+	struct damon_sysfs_node *contexts, *attrs;
+
+	lockdep_assert_held(&damon_sysfs_lock);
+	contexts = damon_sysfs_subdir(kdamond, KDAMOND_CONTEXTS);
+	if (kdamond->removed || contexts->nr_children != 1)
+		return NULL;
+	attrs = damon_sysfs_subdir(contexts->children[0], CONTEXT_ATTRS);
+	return damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
+}
+
+/*
+ * Copy the intervals @ctx works with, tuned or not, into @intervals: in the
+ * kdamond of @ctx, with damon_sysfs_lock held for it, as for
+ * damon_sysfs_set_schemes_results().
+ */
+static void damon_sysfs_set_intervals(struct damon_sysfs_node *intervals,
+				      struct damon_ctx *ctx)
+{
+	intervals->vals[INTERVALS_SAMPLE] = ctx->attrs.sample_interval;
+	intervals->vals[INTERVALS_AGGR] = ctx->attrs.aggr_interval;
+}
+
 static int damon_sysfs_turn_on(struct damon_sysfs_node *kdamond)
 {
 	struct damon_ctx *old = kdamond->private, *desc, *ctx;
@@ -527,7 +556,7 @@ static int damon_sysfs_commit(struct damon_sysfs_node *kdamond)
 }
 
 static int damon_sysfs_update_schemes_of(struct damon_sysfs_node *kdamond,
-					 enum damon_sysfs_schemes_result what)
+					 unsigned int what)
 {
 	struct damon_sysfs_node *schemes;
 	struct damon_ctx *ctx = damon_sysfs_running_ctx(kdamond, &schemes);
@@ -559,42 +588,35 @@ static int damon_sysfs_commit_quota_goals(struct damon_sysfs_node *kdamond)
 	return damon_sysfs_commit_goals(schemes, ctx);
 }
 
-/* The intervals a running kdamond works with, tuned or not. */
+/* What update_tuned_intervals has the kdamond copy. */
 struct damon_sysfs_intervals {
+	struct damon_sysfs_node *node;
 	struct damon_ctx *ctx;
-	unsigned long sample, aggr;
 };
 
 static int damon_sysfs_copy_intervals(void *data)
 {
 	struct damon_sysfs_intervals *iv = data;
 
-	iv->sample = iv->ctx->attrs.sample_interval;
-	iv->aggr = iv->ctx->attrs.aggr_interval;
+	damon_sysfs_set_intervals(iv->node, iv->ctx);
 	return 0;
 }
 
 static int damon_sysfs_update_tuned_intervals(struct damon_sysfs_node *kdamond)
 {
-	struct damon_sysfs_intervals iv = { .ctx = kdamond->private };
+	struct damon_sysfs_intervals iv = {
+		.node = damon_sysfs_intervals_of(kdamond),
+		.ctx = kdamond->private,
+	};
 	struct damon_call_control control = {
 		.fn = damon_sysfs_copy_intervals,
 		.data = &iv,
 	};
-	struct damon_sysfs_node *contexts, *attrs, *intervals;
-	int err;
 
-	contexts = damon_sysfs_subdir(kdamond, KDAMOND_CONTEXTS);
-	if (!iv.ctx || contexts->nr_children != 1)
+	if (!iv.node || !iv.ctx)
 		return -EINVAL;
-	err = damon_call(iv.ctx, &control);
-	if (err)
-		return err;
-	attrs = damon_sysfs_subdir(contexts->children[0], CONTEXT_ATTRS);
-	intervals = damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
-	intervals->vals[INTERVALS_SAMPLE] = iv.sample;
-	intervals->vals[INTERVALS_AGGR] = iv.aggr;
-	return 0;
+	/* The kdamond writes the files, under the lock held here for it. */
+	return damon_call(iv.ctx, &control);
 }
 
 static int damon_sysfs_update_tried_bytes(struct damon_sysfs_node *kdamond)
