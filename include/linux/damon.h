@@ -66,6 +66,10 @@ struct damon_addr_range {
  * @last_nr_accesses:	@nr_accesses of the previous aggregation interval.
  * @age:		Aggregation intervals the access frequency stayed about
  *			the same for.
+ * @sampling_armed:	The operations set already prepared @sampling_addr for
+ *			the next sample, while checking the last one.  Set by
+ *			the operations set, cleared by the core when sampling
+ *			pauses; a new region starts without it.
  */
 struct damon_region {
 	struct damon_addr_range ar;
@@ -76,6 +80,7 @@ struct damon_region {
 	unsigned int nr_accesses_bp;
 	unsigned int last_nr_accesses;
 	unsigned int age;
+	bool sampling_armed;
 };
 
 /**

@@ -1562,6 +1562,10 @@ static int kdamond_fn(void *data)
 		if (wait_us) {
 			/* No scheme would apply: no walk can finish. */
 			damos_walk_cancel(ctx);
+			/* Prepared long before the next check would come. */
+			damon_for_each_target(t, ctx)
+				damon_for_each_region(r, t)
+					r->sampling_armed = false;
 			wait_us = max(wait_us, ctx->attrs.sample_interval);
 			kdamond_sleep_until(ctx, damon_deadline_us(wait_us), true);
 			continue;

@@ -305,24 +305,43 @@ static void damon_va_update(struct damon_ctx *ctx)
 
 /* === Accessed bits === */
 
-/* Whether the walked address was accessed, through any mapping or MMU. */
-struct damon_va_young {
-	bool young;
+/*
+ * A sampling pass reads the Accessed bits of the sampled addresses of a
+ * target, then picks the next ones and clears theirs.  Two rounds, since
+ * regions may share an Accessed bit (a huge page maps several small
+ * regions): clearing one region's next address must not hide the access of
+ * a neighbour still to be read.  Regions come in address order, so one
+ * lock usually covers many: the VMA is read-locked on its own where the
+ * kernel can, so that the process changing its other mappings never waits
+ * for the kdamond, and it is dropped every few regions, so that changing
+ * this one waits little.  Page tables below a read-locked VMA are not
+ * freed, except PTE tables, which pte_offset_map_lock() copes with.
+ * Hugetlb mappings go through the page walker, under mmap_lock.
+ */
+
+/* Addresses sampled under one lock at most, to bound how long it is held. */
+#define DAMON_VA_LOCK_BATCH	16
+
+/* The VMA a sampling pass holds, how, and for how many addresses yet. */
+struct damon_va_lock {
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	bool mmap_locked;
+	unsigned int nr_left;
 };
 
-static void damon_va_folio_young(struct folio *folio, bool pte_young,
-				 struct mm_walk *walk, unsigned long addr)
+/* Whether @addr was accessed, through any mapping or MMU. */
+static bool damon_va_folio_young(struct folio *folio, bool pte_young,
+				 struct mm_struct *mm, unsigned long addr)
 {
-	struct damon_va_young *priv = walk->private;
-
-	priv->young = pte_young || (folio && !folio_test_idle(folio)) ||
-		mmu_notifier_test_young(walk->mm, addr);
+	return pte_young || (folio && !folio_test_idle(folio)) ||
+		mmu_notifier_test_young(mm, addr);
 }
 
 #ifdef CONFIG_HUGETLB_PAGE
 /*
  * A hugetlb entry holds its Accessed bit like a PTE.  The walk's private
- * data tells a check (where to put the answer) from a clearing (NULL).
+ * data tells a check (the bool to put the answer in) from a clearing.
  */
 static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 				  unsigned long addr, unsigned long end,
@@ -336,8 +355,9 @@ static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 	if (pte_present(entry)) {
 		folio = pfn_folio(pte_pfn(entry));
 		if (walk->private) {
-			damon_va_folio_young(folio, pte_young(entry), walk,
-					     addr);
+			*(bool *)walk->private =
+				damon_va_folio_young(folio, pte_young(entry),
+						     walk->mm, addr);
 		} else {
 			if (pte_young(entry)) {
 				folio_set_young(folio);
@@ -357,59 +377,198 @@ static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 #define damon_va_hugetlb_entry NULL
 #endif
 
-/*
- * Clear the Accessed bit of whatever maps the walked address, or, with a
- * &struct damon_va_young as the walk's private data, read it.
- */
-static int damon_va_pmd_entry(pmd_t *pmd, unsigned long addr,
-			      unsigned long next, struct mm_walk *walk)
+/* damon_va_pmd_access() for a huge PMD, locked by the caller. */
+static void damon_va_huge_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
+				     unsigned long addr, bool *young)
 {
-	bool check = walk->private, huge;
+	pmd_t pmde = pmdp_get(pmd);
+
+	if (!pmd_present(pmde) || !pmd_trans_huge(pmde))
+		return;
+	if (young)
+		*young = damon_va_folio_young(vm_normal_folio_pmd(vma, addr, pmde),
+					      pmd_young(pmde), vma->vm_mm,
+					      addr);
+	else
+		damon_pmdp_mkold(pmd, vma, addr);
+}
+
+/*
+ * Clear the Accessed bit of whatever maps @addr below @pmd, or read it into
+ * @young if that is not NULL.  False if the PTE table went away under us.
+ */
+static bool damon_va_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
+				unsigned long addr, bool *young)
+{
 	spinlock_t *ptl;	/* the page table lock */
 	pte_t *pte, entry;
 	pmd_t pmde;
 
-	if (pmd_trans_huge(pmdp_get(pmd))) {
-		ptl = pmd_trans_huge_lock(pmd, walk->vma);
+	if (pmd_trans_huge(pmdp_get_lockless(pmd))) {
+		ptl = pmd_trans_huge_lock(pmd, vma);
 		if (ptl) {
-			pmde = pmdp_get(pmd);
-			huge = pmd_present(pmde) && pmd_trans_huge(pmde);
-			if (huge && check)
-				damon_va_folio_young(vm_normal_folio_pmd(walk->vma,
-									 addr, pmde),
-						     pmd_young(pmde), walk, addr);
-			else if (huge)
-				damon_pmdp_mkold(pmd, walk->vma, addr);
+			damon_va_huge_pmd_access(pmd, vma, addr, young);
 			spin_unlock(ptl);
-			return 0;
+			return true;
 		}
 	}
-	pte = pte_offset_map_lock(walk->mm, pmd, addr, &ptl);
+	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
 	if (!pte) {
-		walk->action = ACTION_AGAIN;
-		return 0;
+		/* Done if nothing is mapped, or it is under migration. */
+		pmde = pmdp_get_lockless(pmd);
+		return pmd_none(pmde) || !pmd_present(pmde);
 	}
 	entry = ptep_get(pte);
-	if (pte_present(entry) && check)
-		damon_va_folio_young(vm_normal_folio(walk->vma, addr, entry),
-				     pte_young(entry), walk, addr);
+	if (pte_present(entry) && young)
+		*young = damon_va_folio_young(vm_normal_folio(vma, addr, entry),
+					      pte_young(entry), vma->vm_mm,
+					      addr);
 	else if (pte_present(entry))
-		damon_ptep_mkold(pte, walk->vma, addr);
+		damon_ptep_mkold(pte, vma, addr);
 	pte_unmap_unlock(pte, ptl);
+	return true;
+}
+
+static int damon_va_pmd_entry(pmd_t *pmd, unsigned long addr,
+			      unsigned long next, struct mm_walk *walk)
+{
+	if (!damon_va_pmd_access(pmd, walk->vma, addr, walk->private))
+		walk->action = ACTION_AGAIN;
 	return 0;
 }
 
-/* Clears Accessed bits, or reads them with a private &damon_va_young. */
+/* Clears Accessed bits, or reads them into a private bool. */
 static const struct mm_walk_ops damon_va_walk_ops = {
 	.pmd_entry = damon_va_pmd_entry,
 	.hugetlb_entry = damon_va_hugetlb_entry,
 	.walk_lock = PGWALK_RDLOCK,
 };
 
+/* The PMD entry covering @addr in @mm, or NULL if there is no PMD table. */
+static pmd_t *damon_va_find_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud, pude;
+
+	if (pgd_none(pgdp_get(pgd)) || unlikely(pgd_bad(pgdp_get(pgd))))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(p4dp_get(p4d)) || unlikely(p4d_bad(p4dp_get(p4d))))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	pude = pudp_get(pud);
+	/* A huge PUD is no table; DAMON does not sample those. */
+	if (pud_none(pude) || !pud_present(pude) || pud_leaf(pude) ||
+	    unlikely(pud_bad(pude)))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+static void damon_va_unlock(struct damon_va_lock *lk)
+{
+	if (lk->mmap_locked)
+		mmap_read_unlock(lk->mm);
+#ifdef CONFIG_PER_VMA_LOCK
+	else if (lk->vma)
+		vma_end_read(lk->vma);
+#endif
+	lk->vma = NULL;
+	lk->mmap_locked = false;
+	lk->nr_left = 0;
+}
+
 /*
- * One mmap_lock round trip per target and sampling pass rather than per
- * region: the walks are short, and the lock is the costly part.
+ * Lock the VMA mapping @addr, unless @lk holds it already.  NULL if nothing
+ * maps @addr; @lk may hold mmap_lock then.
  */
+static struct vm_area_struct *damon_va_lock_vma(struct damon_va_lock *lk,
+						unsigned long addr)
+{
+	struct vm_area_struct *vma = lk->vma;
+
+	if (lk->nr_left) {
+		lk->nr_left--;
+		if (vma && addr >= vma->vm_start && addr < vma->vm_end)
+			return vma;
+		if (lk->mmap_locked) {
+			lk->vma = vma_lookup(lk->mm, addr);
+			return lk->vma;
+		}
+	}
+	damon_va_unlock(lk);
+	lk->nr_left = DAMON_VA_LOCK_BATCH - 1;
+#ifdef CONFIG_PER_VMA_LOCK
+	lk->vma = lock_vma_under_rcu(lk->mm, addr);
+	if (lk->vma)
+		return lk->vma;
+#endif
+	/* A writer holds the VMA, or nothing maps @addr: ask mmap_lock. */
+	mmap_read_lock(lk->mm);
+	lk->mmap_locked = true;
+	lk->vma = vma_lookup(lk->mm, addr);
+	return lk->vma;
+}
+
+/*
+ * Clear the Accessed bit of @addr, or read it into @young if that is not
+ * NULL.  @young is left alone for an unmapped address.
+ */
+static void damon_va_access(struct damon_va_lock *lk, unsigned long addr,
+			    bool *young)
+{
+	struct vm_area_struct *vma = damon_va_lock_vma(lk, addr);
+	pmd_t *pmd;
+	int tries;
+
+	if (!vma || (vma->vm_flags & VM_PFNMAP))
+		return;
+	if (is_vm_hugetlb_page(vma)) {
+		if (!lk->mmap_locked) {
+			damon_va_unlock(lk);
+			mmap_read_lock(lk->mm);
+			lk->mmap_locked = true;
+		}
+		/* Not @vma: it may have gone while nothing was held. */
+		lk->vma = NULL;
+		walk_page_range(lk->mm, addr, addr + 1, &damon_va_walk_ops,
+				young);
+		return;
+	}
+	pmd = damon_va_find_pmd(lk->mm, addr);
+	if (!pmd)
+		return;
+	/* The page table walker retries the same way, but forever. */
+	for (tries = 0; tries < 3; tries++) {
+		if (damon_va_pmd_access(pmd, vma, addr, young))
+			return;
+		cond_resched();
+	}
+}
+
+/*
+ * Pick the next sampling address of each region of @t, or of each that has
+ * none prepared (after a split, a refit or a pause of sampling) unless
+ * @all, and clear its Accessed bit.
+ */
+static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
+				bool all)
+{
+	struct damon_va_lock lk = { .mm = mm };
+	struct damon_region *r;
+
+	damon_for_each_region(r, t) {
+		if (!all && r->sampling_armed &&
+		    r->sampling_addr >= r->ar.start &&
+		    r->sampling_addr < r->ar.end)
+			continue;
+		r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
+		damon_va_access(&lk, r->sampling_addr, NULL);
+		r->sampling_armed = true;
+	}
+	damon_va_unlock(&lk);
+}
+
 static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
 {
 	struct damon_target *t;
@@ -417,52 +576,48 @@ static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
 	struct mm_struct *mm;
 
 	damon_for_each_target(t, ctx) {
+		/* Usually the last check prepared all. */
+		damon_for_each_region(r, t) {
+			if (!r->sampling_armed ||
+			    r->sampling_addr < r->ar.start ||
+			    r->sampling_addr >= r->ar.end)
+				break;
+		}
+		if (list_entry_is_head(r, &t->regions_list, list))
+			continue;
 		mm = damon_va_get_mm(t);
 		if (!mm)
 			continue;
-		damon_for_each_region(r, t) {
-			r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
-			/*
-			 * Locked per region: held over a whole pass, the lock
-			 * would keep the process from changing its mappings
-			 * for as long as the pass takes.
-			 */
-			mmap_read_lock(mm);
-			walk_page_range(mm, r->sampling_addr,
-					r->sampling_addr + 1,
-					&damon_va_walk_ops, NULL);
-			mmap_read_unlock(mm);
-		}
+		damon_va_arm_target(t, mm, false);
 		mmput(mm);
 	}
 }
 
 static unsigned int damon_va_check_accesses(struct damon_ctx *ctx)
 {
-	struct damon_va_young priv;
 	unsigned int max_nr_accesses = 0;
 	struct damon_target *t;
 	struct damon_region *r;
-	struct mm_struct *mm;
+	struct damon_va_lock lk;
+	bool young;
 
 	damon_for_each_target(t, ctx) {
-		mm = damon_va_get_mm(t);
+		lk = (struct damon_va_lock){ .mm = damon_va_get_mm(t) };
 		damon_for_each_region(r, t) {
 			/* An address of a gone process was not accessed. */
-			priv.young = false;
-			if (mm) {
-				mmap_read_lock(mm);
-				walk_page_range(mm, r->sampling_addr,
-						r->sampling_addr + 1,
-						&damon_va_walk_ops, &priv);
-				mmap_read_unlock(mm);
-			}
-			damon_update_region_access_rate(r, priv.young,
-							&ctx->attrs);
+			young = false;
+			if (lk.mm)
+				damon_va_access(&lk, r->sampling_addr, &young);
+			r->sampling_armed = false;
+			damon_update_region_access_rate(r, young, &ctx->attrs);
 			max_nr_accesses = max(max_nr_accesses, r->nr_accesses);
 		}
-		if (mm)
-			mmput(mm);
+		if (!lk.mm)
+			continue;
+		damon_va_unlock(&lk);
+		/* The next sample is prepared now: one mm lookup, not two. */
+		damon_va_arm_target(t, lk.mm, true);
+		mmput(lk.mm);
 	}
 	return max_nr_accesses;
 }

@@ -5,8 +5,10 @@
  *
  * "damon-operations" checks the search for the three initial regions on
  * synthetic maple trees shaped like mm->mm_mt, against hand-written layouts
- * and, for random ones, against the linear walk and an obvious model, and
- * the even split of the initial regions.  Addresses are written in pages.
+ * and, for random ones, against the linear walk and an obvious model, the
+ * even split of the initial regions, and the reading and clearing of
+ * Accessed bits on pages the test maps into its own mm.  Addresses are
+ * written in pages.
  *
  * "damon-operations-bench" is no test but a benchmark: it prints how long the
  * gap tree search and the linear walk take on large trees and asserts
@@ -23,6 +25,8 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/prandom.h>
+#include <linux/uaccess.h>
+#include <asm/tlbflush.h>
 
 /* === Helpers === */
 
@@ -594,6 +598,109 @@ static void damon_test_va_score_weights(struct kunit *test)
 	damon_destroy_ctx(ctx);
 }
 
+/* === Sampling on a real address space === */
+
+/*
+ * Map @nr_pages anonymous pages into the test thread's own mm (KUnit gives
+ * it one) and return their address.
+ */
+static unsigned long damon_test_va_mmap(struct kunit *test,
+					unsigned long nr_pages)
+{
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, NULL, 0, nr_pages * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	return addr;
+}
+
+static void damon_test_va_touch(struct kunit *test, unsigned long addr)
+{
+	char c = 1;
+
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, &c, 1), 0);
+}
+
+/* What one check of @addr says, through the sampling pass's helpers. */
+static bool damon_test_va_young(unsigned long addr)
+{
+	struct damon_va_lock lk = { .mm = current->mm };
+	bool young = false;
+
+	damon_va_access(&lk, addr, &young);
+	damon_va_unlock(&lk);
+	return young;
+}
+
+static void damon_test_va_mkold(unsigned long addr)
+{
+	struct damon_va_lock lk = { .mm = current->mm };
+
+	damon_va_access(&lk, addr, NULL);
+	damon_va_unlock(&lk);
+}
+
+/*
+ * A touched page reads accessed, a cleared one not, until it is touched
+ * again; a page never touched, or an address nothing maps, reads as not
+ * accessed.  The TLB is flushed before the second touch: the CPU sets no
+ * Accessed bit again through an entry it still caches.
+ */
+static void damon_test_va_sample_pages(struct kunit *test)
+{
+	unsigned long addr = damon_test_va_mmap(test, 4);
+
+	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr));
+	damon_test_va_touch(test, addr);
+	KUNIT_EXPECT_TRUE(test, damon_test_va_young(addr));
+	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr + PAGE_SIZE));
+
+	damon_test_va_mkold(addr);
+	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr));
+	flush_tlb_mm(current->mm);
+	damon_test_va_touch(test, addr + 10);
+	KUNIT_EXPECT_TRUE(test, damon_test_va_young(addr));
+
+	/* Clearing a page nobody faulted in is no fault either. */
+	damon_test_va_mkold(addr + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr + 3 * PAGE_SIZE));
+	KUNIT_EXPECT_FALSE(test, damon_test_va_young(0));
+}
+
+/*
+ * A pass locks the VMA it samples, not the whole mm, where the kernel has
+ * VMA locks, and keeps it for the next address in the same VMA.  An
+ * address nothing maps is looked up under mmap_lock.
+ */
+static void damon_test_va_sample_locks(struct kunit *test)
+{
+	unsigned long addr = damon_test_va_mmap(test, 4);
+	struct damon_va_lock lk = { .mm = current->mm };
+	struct vm_area_struct *vma;
+
+	vma = damon_va_lock_vma(&lk, addr);
+	KUNIT_ASSERT_NOT_NULL(test, vma);
+	KUNIT_EXPECT_EQ(test, lk.mmap_locked,
+			!IS_ENABLED(CONFIG_PER_VMA_LOCK));
+	KUNIT_EXPECT_PTR_EQ(test, damon_va_lock_vma(&lk, addr + PAGE_SIZE),
+			    vma);
+	KUNIT_EXPECT_NULL(test, damon_va_lock_vma(&lk, 0));
+	KUNIT_EXPECT_TRUE(test, lk.mmap_locked);
+	/* Under mmap_lock, the next lookup needs no new lock. */
+	KUNIT_EXPECT_PTR_EQ(test, damon_va_lock_vma(&lk, addr), vma);
+	KUNIT_EXPECT_TRUE(test, lk.mmap_locked);
+	damon_va_unlock(&lk);
+	KUNIT_EXPECT_NULL(test, lk.vma);
+	KUNIT_EXPECT_FALSE(test, lk.mmap_locked);
+	/* Nothing is left locked: the mm can be changed. */
+	KUNIT_EXPECT_FALSE(test, rwsem_is_locked(&current->mm->mmap_lock));
+#ifdef CONFIG_PER_VMA_LOCK
+	KUNIT_EXPECT_FALSE(test, rwsem_is_locked(&vma->vm_lock->lock));
+#endif
+}
+
 static struct kunit_case damon_test_va_cases[] = {
 	KUNIT_CASE_PARAM(damon_test_va_three_regions_layouts,
 			 damon_test_va_layouts_gen_params),
@@ -605,6 +712,8 @@ static struct kunit_case damon_test_va_cases[] = {
 	KUNIT_CASE(damon_test_va_split_evenly_between),
 	KUNIT_CASE(damon_test_va_split_evenly_zero_pieces),
 	KUNIT_CASE(damon_test_va_score_weights),
+	KUNIT_CASE(damon_test_va_sample_pages),
+	KUNIT_CASE(damon_test_va_sample_locks),
 	{},
 };
 
