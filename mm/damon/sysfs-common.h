@@ -88,7 +88,7 @@ struct damon_sysfs_type {
  * @type:	What the directory holds.
  * @removed:	The node left the tree; its files refuse writes.
  * @resizing:	Its numbered children are being replaced.
- * @private:	What a type keeps beside its values (a running context).
+ * @private:	What a type keeps beside its values (the kdamond it started).
  * @users:	Commands using @private without damon_sysfs_lock held, which
  *		hold a reference on @kobj too; @private stays while any do.
  * @subdirs:	Fixed subdirectories, in the order of &damon_sysfs_type.subdirs.

@@ -5,10 +5,10 @@
  *
  * Configuration files become &struct damos when the context is built for
  * "on" or "commit" (sysfs.c).  The results (stats, effective quotas, tried
- * regions) are copied out of the kdamond only when a state command asks:
- * statistics and quotas by the kdamond itself, through damon_call(), tried
- * regions through damos_walk(), so each command returns once its numbers
- * are in place.
+ * regions) are copied out of the kdamond when a state command asks, or
+ * every refresh_ms: statistics and quotas by the kdamond itself, through
+ * damon_call(), tried regions through damos_walk(), so each command
+ * returns once its numbers are in place.
  */
 
 #define pr_fmt(fmt) "damon-sysfs: " fmt

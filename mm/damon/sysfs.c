@@ -8,12 +8,15 @@
  * handed to the core: "on" starts a new kdamond with it, "commit" has the
  * running kdamond take it over through damon_call() and damon_commit_ctx(),
  * which checks all of it before changing anything.  So bad input fails
- * the write and leaves a running kdamond as it was.
+ * the write and leaves a running kdamond as it was.  Results flow back
+ * into the files when a state command asks, or, every refresh_ms, when
+ * the kdamond sees it is time.
  */
 
 #define pr_fmt(fmt) "damon-sysfs: " fmt
 
 #include <linux/damon.h>
+#include <linux/jiffies.h>
 #include <linux/kobject.h>
 #include <linux/pid.h>
 #include <linux/slab.h>
@@ -231,23 +234,56 @@ static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf);
 
-enum { KDAMOND_STATE, KDAMOND_PID };
+enum { KDAMOND_STATE, KDAMOND_PID, KDAMOND_REFRESH_MS };
 enum { KDAMOND_CONTEXTS };
 
 static const struct damon_sysfs_file damon_sysfs_kdamond_files[] = {
 	[KDAMOND_STATE] = DAMON_SYSFS_CUSTOM_FILE(state, 0600, state_show,
 						  state_store),
 	[KDAMOND_PID] = DAMON_SYSFS_CUSTOM_FILE(pid, 0400, pid_show, NULL),
+	/* Read by the kdamond without the lock: see damon_sysfs_refresh(). */
+	[KDAMOND_REFRESH_MS] = DAMON_SYSFS_ULONG_FILE(refresh_ms, 0),
 };
 
 static const struct damon_sysfs_type * const damon_sysfs_kdamond_subdirs[] = {
 	[KDAMOND_CONTEXTS] = &damon_sysfs_contexts_type,
 };
 
-/* The context a kdamond node last started; kept to show its state. */
+/**
+ * struct damon_sysfs_kdamond - What a kdamond directory last started.
+ * @ctx:	The context, kept after it stopped to show its state.
+ * @node:	The kdamond directory, which stays while @ctx runs.
+ * @refresh:	The repeated damon_call() request of damon_sysfs_refresh().
+ * @last_refresh: get_jiffies_64() at the last refresh; the kdamond's.
+ *
+ * &damon_sysfs_node.private of the kdamond directory.  The kdamond may use
+ * @refresh until it stopped, so this goes with @ctx, whose destruction
+ * waits for that.
+ */
+struct damon_sysfs_kdamond {
+	struct damon_ctx *ctx;
+	struct damon_sysfs_node *node;
+	struct damon_call_control refresh;
+	u64 last_refresh;
+};
+
+static void damon_sysfs_kdamond_free(struct damon_sysfs_kdamond *kd)
+{
+	damon_destroy_ctx(kd->ctx);
+	kfree(kd);
+}
+
 static void damon_sysfs_kdamond_release(struct damon_sysfs_node *kdamond)
 {
-	damon_destroy_ctx(kdamond->private);
+	damon_sysfs_kdamond_free(kdamond->private);
+}
+
+/* The context a kdamond directory last started, or NULL. */
+static struct damon_ctx *damon_sysfs_ctx_of(struct damon_sysfs_node *kdamond)
+{
+	struct damon_sysfs_kdamond *kd = kdamond->private;
+
+	return kd ? kd->ctx : NULL;
 }
 
 static const struct damon_sysfs_type damon_sysfs_kdamond_type = {
@@ -265,7 +301,7 @@ static int damon_sysfs_kdamonds_may_resize(struct damon_sysfs_node *kdamonds)
 	unsigned int i;
 
 	for (i = 0; i < kdamonds->nr_children; i++) {
-		ctx = kdamonds->children[i]->private;
+		ctx = damon_sysfs_ctx_of(kdamonds->children[i]);
 		if (ctx && damon_is_running(ctx))
 			return -EBUSY;
 	}
@@ -444,7 +480,7 @@ struct damon_sysfs_node *damon_sysfs_schemes_of(struct damon_sysfs_node *kd)
 struct damon_ctx *damon_sysfs_running_ctx(struct damon_sysfs_node *kdamond,
 					  struct damon_sysfs_node **schemes)
 {
-	struct damon_ctx *ctx = kdamond->private;
+	struct damon_ctx *ctx = damon_sysfs_ctx_of(kdamond);
 
 	*schemes = damon_sysfs_schemes_of(kdamond);
 	if (!*schemes || !ctx || !damon_is_running(ctx))
@@ -481,40 +517,109 @@ static void damon_sysfs_set_intervals(struct damon_sysfs_node *intervals,
 	intervals->vals[INTERVALS_AGGR] = ctx->attrs.aggr_interval;
 }
 
+/*
+ * Copy what update_schemes_stats, update_schemes_effective_quotas and
+ * update_tuned_intervals would into the files of @kd, if refresh_ms says
+ * it is time.  The kdamond calls this at every sampling interval, so the
+ * common case, not yet, is a read of refresh_ms and of jiffies.  Turning
+ * @kd's kdamond off holds damon_sysfs_lock while it waits for the kdamond
+ * to stop, so this only tries the lock, and tries again the next time.
+ */
+static int damon_sysfs_refresh(void *data)
+{
+	struct damon_sysfs_kdamond *kd = data;
+	struct damon_sysfs_node *schemes, *intervals;
+	unsigned long refresh_ms;
+	u64 now;
+
+	/* Written under the lock: the latest value takes effect at once. */
+	refresh_ms = READ_ONCE(kd->node->vals[KDAMOND_REFRESH_MS]);
+	if (!refresh_ms)
+		return 0;
+	/* Elapsed time in ms, not refresh_ms in jiffies: nothing overflows. */
+	now = get_jiffies_64();
+	if (jiffies64_to_msecs(now - kd->last_refresh) < refresh_ms)
+		return 0;
+	if (!mutex_trylock(&damon_sysfs_lock))
+		return 0;
+	schemes = damon_sysfs_schemes_of(kd->node);
+	if (schemes)
+		damon_sysfs_set_schemes_results(schemes, kd->ctx,
+						DAMON_SYSFS_SCHEMES_STATS |
+						DAMON_SYSFS_SCHEMES_QUOTAS);
+	/* Untuned, they are as committed: leave what waits for a commit. */
+	intervals = damon_sysfs_intervals_of(kd->node);
+	if (intervals && kd->ctx->attrs.intervals_goal.aggrs)
+		damon_sysfs_set_intervals(intervals, kd->ctx);
+	mutex_unlock(&damon_sysfs_lock);
+	kd->last_refresh = now;
+	return 0;
+}
+
+/*
+ * Start @kdamond's kdamond from its files; on success it is
+ * &damon_sysfs_node.private of @kdamond.
+ */
+static int damon_sysfs_start(struct damon_sysfs_node *kdamond,
+			     struct damon_ctx *desc)
+{
+	struct damon_sysfs_kdamond *kd;
+	int err;
+
+	kd = kzalloc(sizeof(*kd), GFP_KERNEL);
+	if (!kd)
+		return -ENOMEM;
+	kd->ctx = damon_new_ctx();
+	if (!kd->ctx) {
+		kfree(kd);
+		return -ENOMEM;
+	}
+	kd->node = kdamond;
+	err = damon_commit_ctx(kd->ctx, desc);
+	if (!err)
+		err = damon_start(&kd->ctx, 1, false);
+	if (err) {
+		damon_sysfs_kdamond_free(kd);
+		return err;
+	}
+	/*
+	 * Queued whatever refresh_ms is, so that a later write of it takes
+	 * effect.  This fails only if the kdamond stopped by itself already,
+	 * and then there is nothing to refresh.
+	 */
+	kd->last_refresh = get_jiffies_64();
+	kd->refresh = (struct damon_call_control) {
+		.fn = damon_sysfs_refresh,
+		.data = kd,
+		.repeat = true,
+	};
+	damon_call(kd->ctx, &kd->refresh);
+	kdamond->private = kd;
+	return 0;
+}
+
 static int damon_sysfs_turn_on(struct damon_sysfs_node *kdamond)
 {
-	struct damon_ctx *old = kdamond->private, *desc, *ctx;
+	struct damon_sysfs_kdamond *old = kdamond->private;
+	struct damon_ctx *desc;
 	int err;
 
 	/* A command still waits on the old context, or it still runs. */
-	if (kdamond->users || (old && damon_is_running(old)))
+	if (kdamond->users || (old && damon_is_running(old->ctx)))
 		return -EBUSY;
 	err = damon_sysfs_build_ctx(kdamond, &desc);
 	if (err)
 		return err;
-	ctx = damon_new_ctx();
-	if (!ctx) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = damon_commit_ctx(ctx, desc);
-	if (!err)
-		err = damon_start(&ctx, 1, false);
-	if (err) {
-		damon_destroy_ctx(ctx);
-		goto out;
-	}
-	kdamond->private = ctx;
-	if (old)
-		damon_destroy_ctx(old);
-out:
+	err = damon_sysfs_start(kdamond, desc);
+	if (!err && old)
+		damon_sysfs_kdamond_free(old);
 	damon_destroy_ctx(desc);
 	return err;
 }
 
 static int damon_sysfs_turn_off(struct damon_sysfs_node *kdamond)
 {
-	struct damon_ctx *ctx = kdamond->private;
+	struct damon_ctx *ctx = damon_sysfs_ctx_of(kdamond);
 
 	if (!ctx)
 		return -EINVAL;
@@ -535,7 +640,9 @@ static int damon_sysfs_commit_fn(void *data)
 
 static int damon_sysfs_commit(struct damon_sysfs_node *kdamond)
 {
-	struct damon_sysfs_commit commit = { .dst = kdamond->private };
+	struct damon_sysfs_commit commit = {
+		.dst = damon_sysfs_ctx_of(kdamond),
+	};
 	struct damon_call_control control = {
 		.fn = damon_sysfs_commit_fn,
 		.data = &commit,
@@ -606,7 +713,7 @@ static int damon_sysfs_update_tuned_intervals(struct damon_sysfs_node *kdamond)
 {
 	struct damon_sysfs_intervals iv = {
 		.node = damon_sysfs_intervals_of(kdamond),
-		.ctx = kdamond->private,
+		.ctx = damon_sysfs_ctx_of(kdamond),
 	};
 	struct damon_call_control control = {
 		.fn = damon_sysfs_copy_intervals,
@@ -686,7 +793,7 @@ static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
 	bool on;
 
 	mutex_lock(&damon_sysfs_lock);
-	ctx = kdamond->private;
+	ctx = damon_sysfs_ctx_of(kdamond);
 	on = ctx && damon_is_running(ctx);
 	mutex_unlock(&damon_sysfs_lock);
 	return sysfs_emit(buf, "%s\n", on ? "on" : "off");
@@ -696,11 +803,13 @@ static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf)
 {
 	struct damon_sysfs_node *kdamond = damon_sysfs_to_node(kobj);
+	struct damon_ctx *ctx;
 	int pid = -1;
 
 	mutex_lock(&damon_sysfs_lock);
-	if (kdamond->private)
-		pid = damon_kdamond_pid(kdamond->private);
+	ctx = damon_sysfs_ctx_of(kdamond);
+	if (ctx)
+		pid = damon_kdamond_pid(ctx);
 	mutex_unlock(&damon_sysfs_lock);
 	return sysfs_emit(buf, "%d\n", pid);
 }
