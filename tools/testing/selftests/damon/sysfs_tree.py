@@ -8,7 +8,7 @@ With nr_kdamonds, nr_contexts, nr_targets and nr_regions at 1:
   0600 and result files (pid, avail_operations) with mode 0400, and every
   file of the tree can be read;
 - the defaults: intervals 5000/100000/60000000 us, an intervals goal of
-  0s (no tuning), nr_regions 10..1000,
+  0s (no tuning), refresh_ms 0 (no refreshing), nr_regions 10..1000,
   operations vaddr, state off, pid -1, no contexts, targets, regions or
   schemes until asked for; avail_operations lists vaddr and fvaddr, and
   paddr, as configured.
@@ -41,6 +41,7 @@ FILES = {
     'kdamonds/nr_kdamonds': 0o600,
     'kdamonds/0/state': 0o600,
     'kdamonds/0/pid': 0o400,
+    'kdamonds/0/refresh_ms': 0o600,
     'kdamonds/0/contexts/nr_contexts': 0o600,
     C + 'avail_operations': 0o400,
     C + 'operations': 0o600,
@@ -74,8 +75,10 @@ DEFAULTS = {
     C + 'schemes/nr_schemes': '0',
     'kdamonds/0/state': 'off',
     'kdamonds/0/pid': '-1',
+    'kdamonds/0/refresh_ms': '0',
 }
 ULONG_FILES = [
+    'kdamonds/0/refresh_ms',
     C + 'monitoring_attrs/intervals/sample_us',
     C + 'monitoring_attrs/intervals/aggr_us',
     C + 'monitoring_attrs/intervals/update_us',
