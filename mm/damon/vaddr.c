@@ -19,13 +19,20 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/moduleparam.h>
 #include <linux/oom.h>
 #include <linux/page_idle.h>
 #include <linux/pagewalk.h>
 #include <linux/sched/mm.h>
 
+#include <asm/tlbflush.h>
+
 #include "../internal.h"
 #include "ops-common.h"
+
+/* Parameters under /sys/module/damon_vaddr/, not the file's name. */
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "damon_vaddr."
 
 /* === Targets === */
 
@@ -319,6 +326,18 @@ static void damon_va_update(struct damon_ctx *ctx)
  * Hugetlb mappings go through the page walker, under mmap_lock.
  */
 
+/*
+ * A CPU sets no Accessed bit through a TLB entry it caches, and clearing
+ * the bit for a sample flushes nothing (nor does reclaim on x86): a hot set
+ * small enough to stay in the TLB reads as idle.  With this set, the TLB
+ * entries of a target are flushed once per sample, after its sampled bits
+ * were cleared.
+ */
+static bool damon_va_flush_tlb __read_mostly;
+module_param_named(flush_tlb, damon_va_flush_tlb, bool, 0600);
+MODULE_PARM_DESC(flush_tlb,
+		 "Flush the TLB of each target once per sample (default: N)");
+
 /* Addresses sampled under one lock at most, to bound how long it is held. */
 #define DAMON_VA_LOCK_BATCH	16
 
@@ -556,6 +575,7 @@ static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 {
 	struct damon_va_lock lk = { .mm = mm };
 	struct damon_region *r;
+	bool armed = false;
 
 	damon_for_each_region(r, t) {
 		if (!all && r->sampling_armed &&
@@ -565,8 +585,12 @@ static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 		r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
 		damon_va_access(&lk, r->sampling_addr, NULL);
 		r->sampling_armed = true;
+		armed = true;
 	}
 	damon_va_unlock(&lk);
+	/* One flush for all: a flush per page would cost an IPI each. */
+	if (armed && READ_ONCE(damon_va_flush_tlb))
+		flush_tlb_mm(mm);
 }
 
 static void damon_va_prepare_access_checks(struct damon_ctx *ctx)

@@ -126,17 +126,23 @@ def percentile(values, pct):
 class Workload:
     """access_memory running in the background, its output parsed."""
 
-    def __init__(self, nr_buffers, mib, phases, ready_timeout=60):
-        """phases: [(duration_ms, [idx, ...] or None for idle), ...]."""
-        args = [ACCESS_MEMORY, str(nr_buffers), str(mib)]
+    def __init__(self, nr_buffers, mib, phases, ready_timeout=60,
+                 flush=True, cpu=None):
+        """phases: [(duration_ms, [idx, ...] or None for idle), ...];
+        flush=False keeps access_memory from flushing its TLB (-n); cpu
+        pins it to that CPU."""
+        args = [ACCESS_MEMORY] + ([] if flush else ['-n'])
+        args += [str(nr_buffers), str(mib)]
         for duration_ms, idxs in phases:
             args += [str(duration_ms),
                      ','.join(str(i) for i in idxs) if idxs else 'none']
         self.args = args
         self.lines = []
         self.cond = threading.Condition()
+        pin = None if cpu is None else (
+            lambda: os.sched_setaffinity(0, {cpu}))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1, preexec_fn=pin)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.pid = self.proc.pid
