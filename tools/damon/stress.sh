@@ -14,6 +14,7 @@
 #   STRESS_OPS      operations per fuzzer run (default 10000)
 #   STRESS_WRITERS  concurrent writers per fuzzer run (default 4)
 #   STRESS_TESTS    kselftests to run (default: every reliability_* one)
+#   STRESS_BUILD    0: boot the kernels already built, as they are
 #
 # Each kernel's console log is build/vm/stress-KERNEL/console.log, the
 # fuzzer's output and operation logs are under build/vm/stress-KERNEL/out/.
@@ -106,8 +107,11 @@ note() {	# note ok|fail|skip TEXT
 ksft_ready=0
 for k in $kernels; do
 	kstart=$(date +%s)
-	echo "stress: building the $k kernel (log: build/stress/build-$k.log)"
-	if ! "$T/build-kernel.sh" "$k" > "$BUILD/stress/build-$k.log" 2>&1; then
+	if [ "${STRESS_BUILD:-1}" = 0 ] &&
+	   [ -f "$BUILD/obj-$k/arch/x86/boot/bzImage" ]; then
+		echo "stress: booting the $k kernel as built (STRESS_BUILD=0)"
+	elif echo "stress: building the $k kernel (log: build/stress/build-$k.log)"
+	     ! "$T/build-kernel.sh" "$k" > "$BUILD/stress/build-$k.log" 2>&1; then
 		tail -20 "$BUILD/stress/build-$k.log" >&2
 		note fail "$k: kernel build"
 		continue
