@@ -4,9 +4,9 @@
  * truth about them logged on CLOCK_MONOTONIC, the clock the damon trace
  * events are stamped with once trace_clock is "mono".
  *
- *   pattern stairs   <nr_buffers> <MiB each> <phase_ms> <nr_phases>
- *   pattern zigzag   <MiB each> <phase_ms> <nr_phases>
- *   pattern gradient <nr_buffers> <MiB each>
+ *   pattern [-g] [-n] stairs   <nr_buffers> <MiB each> <phase_ms> <nr_phases>
+ *   pattern [-g] [-n] zigzag   <MiB each> <phase_ms> <nr_phases>
+ *   pattern [-g] [-n] gradient <nr_buffers> <MiB each>
  *
  * stairs sweeps one buffer at a time, the next one every phase (wrapping
  * around); zigzag is stairs with two large buffers.  gradient runs until
@@ -20,7 +20,8 @@
  * writes one byte per 4 KiB page; after each sweep the TLB is flushed by
  * write-protecting a scratch area larger than what x86 flushes page by
  * page: DAMON clears Accessed bits without a TLB flush, and under QEMU TCG
- * nothing else would make the CPU walk the page tables again.
+ * nothing else would make the CPU walk the page tables again.  -n leaves
+ * that out, for a hot set that stays in the TLB.
  *
  * The phases start on SIGUSR1 (or at once with -g), so that the monitor
  * can be set up on a process whose memory is already in place.  Output,
@@ -74,10 +75,11 @@ static unsigned long scratch_sz;
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: pattern [-g] stairs <nr_buffers> <MiB> <phase_ms> <nr_phases>\n"
-		"       pattern [-g] zigzag <MiB> <phase_ms> <nr_phases>\n"
-		"       pattern [-g] gradient <nr_buffers> <MiB>\n"
-		"  -g: start at once instead of waiting for SIGUSR1\n");
+		"usage: pattern [-g] [-n] stairs <nr_buffers> <MiB> <phase_ms> <nr_phases>\n"
+		"       pattern [-g] [-n] zigzag <MiB> <phase_ms> <nr_phases>\n"
+		"       pattern [-g] [-n] gradient <nr_buffers> <MiB>\n"
+		"  -g: start at once instead of waiting for SIGUSR1\n"
+		"  -n: do not flush the TLB after each sweep\n");
 	exit(2);
 }
 
@@ -108,8 +110,12 @@ static void sweep(char *buf, char val)
 		__atomic_store_n(&buf[off], val, __ATOMIC_RELAXED);
 }
 
+static int no_flush;
+
 static void flush_tlb(void)
 {
+	if (no_flush)
+		return;
 	if (mprotect(scratch, scratch_sz, PROT_READ) ||
 	    mprotect(scratch, scratch_sz, PROT_READ | PROT_WRITE)) {
 		perror("mprotect");
@@ -184,10 +190,13 @@ int main(int argc, char *argv[])
 	const char *mode;
 	sigset_t set;
 
-	if (argc > 1 && !strcmp(argv[1], "-g")) {
-		go = 1;
-		argv++;
-		argc--;
+	for (; argc > 1 && argv[1][0] == '-'; argv++, argc--) {
+		if (!strcmp(argv[1], "-g"))
+			go = 1;
+		else if (!strcmp(argv[1], "-n"))
+			no_flush = 1;
+		else
+			usage();
 	}
 	if (argc < 2)
 		usage();

@@ -18,7 +18,9 @@
 #                   workload with 10, 100 and 1000 regions (kdamond-cpu.sh)
 #   stock-vs-ours   the base tree's stock DAMON (build-kernel.sh stock)
 #                   against ours, both driven through the same sysfs files:
-#                   accuracy on the stairs and zigzag patterns, kdamond CPU
+#                   accuracy on the stairs and zigzag patterns (also with a
+#                   hot set left in the TLB, and ours with
+#                   damon_vaddr.flush_tlb), kdamond CPU
 #                   at 10..1000 and 1000..10000 regions, latency of
 #                   "commit"; boots alternate stock, ours, stock, ours
 #                   (STOCK_REPS=2 boots of each, about 15 minutes);
@@ -198,7 +200,31 @@ bench_stock_vs_ours() {
 	python3 "$T/bench/compare.py" "${runs[@]}" || return 1
 	echo "   accuracy: nr_accesses > 0 is hot; windows starting less than"
 	echo "   500 ms after a phase change are skipped (compare.py --help)"
+	# The hot set left in the TLB; ours also with damon_vaddr.flush_tlb.
+	bench_stock_vs_ours_sub tlb tlb \
+		"without the workload's TLB flushes, ours with damon_vaddr.flush_tlb=N" \
+		"${runs[@]}" || failed=1
+	bench_stock_vs_ours_sub tlb-flush tlb \
+		"the same, ours with damon_vaddr.flush_tlb=Y" "${runs[@]}" ||
+		failed=1
 	return $failed
+}
+
+# bench_stock_vs_ours_sub OURS_SUB STOCK_SUB TITLE KERNEL=DIR...: the
+# comparison table of the results stock-vs-ours.sh left in a subdirectory
+# of each boot's out dir, if there are any.
+bench_stock_vs_ours_sub() {
+	local ours=$1 stock=$2 title=$3 run sub dirs=()
+
+	shift 3
+	for run in "$@"; do
+		sub=$stock
+		[ "${run%%=*}" = ours ] && sub=$ours
+		[ -f "${run#*=}/$sub/results.txt" ] && dirs+=("$run/$sub")
+	done
+	[[ "${dirs[*]}" == *ours=* && "${dirs[*]}" == *stock=* ]] || return 0
+	echo "== stock-vs-ours: $title"
+	python3 "$T/bench/compare.py" "${dirs[@]}"
 }
 
 # Latency of the synchronous DAMOS state commands, stock against ours: one

@@ -23,6 +23,11 @@
 #   latency         how long "echo commit > state" takes at sampling
 #                   intervals of 5 ms and 1 s (aggregation 20x sampling),
 #                   issued at random points of the aggregation interval
+#   tlb             stairs and zigzag again with the workload's own TLB
+#                   flushes left out (pattern -n), so that its hot set may
+#                   stay in the TLB, into <out dir>/tlb/; on a kernel with
+#                   damon_vaddr.flush_tlb, these and overhead default once
+#                   more with it set, into <out dir>/tlb-flush/
 #
 # Results other than files are "key=value" lines on stdout, also appended
 # to <out dir>/results.txt.  Tunables come from the environment (see
@@ -37,8 +42,8 @@ shift 2
 # shellcheck source-path=SCRIPTDIR source=sysfs-lib.sh
 . "$(dirname "$0")/sysfs-lib.sh"
 
-STAIRS=${STAIRS:-"8 16 3000 8"}		# buffers, MiB each, phase ms, phases
-ZIGZAG=${ZIGZAG:-"96 3000 8"}		# MiB each, phase ms, phases
+STAIRS=${STAIRS:-"10 10 2500 10"}	# buffers, MiB each, phase ms, phases
+ZIGZAG=${ZIGZAG:-"100 2500 8"}		# MiB each, phase ms, phases
 GRADIENT=${GRADIENT:-"8 32"}		# buffers, MiB each
 CPU_WARMUP_S=${CPU_WARMUP_S:-4}		# before measuring kdamond CPU
 CPU_SECS=${CPU_SECS:-10}		# the measurement itself
@@ -222,11 +227,51 @@ latency() {
 	wait $spid 2>/dev/null
 }
 
+# in_subdir DIR COMMAND...: run a test with its results under $out/DIR.
+in_subdir() {
+	local saved_out=$out
+
+	out=$out/$1
+	results=$out/results.txt
+	shift
+	mkdir -p "$out"
+	"$@"
+	out=$saved_out
+	results=$out/results.txt
+}
+
+# tlb_accuracy: stairs and zigzag without the workload's TLB flushes.
+tlb_accuracy() {
+	# shellcheck disable=SC2086
+	accuracy stairs -n stairs $STAIRS
+	# shellcheck disable=SC2086
+	accuracy zigzag -n zigzag $ZIGZAG
+}
+
+# tlb: hot sets left in the TLB, and, where it exists, flush_tlb's answer.
+tlb() {
+	local param=/sys/module/damon_vaddr/parameters/flush_tlb
+
+	local saved
+
+	if [ ! -w $param ]; then
+		in_subdir tlb tlb_accuracy
+		return 0
+	fi
+	saved=$(cat $param)
+	echo N > $param
+	in_subdir tlb tlb_accuracy
+	echo Y > $param
+	in_subdir tlb-flush tlb_accuracy
+	in_subdir tlb-flush overhead default 10 1000
+	echo "$saved" > $param
+}
+
 # === Main ===
 
 [ -x "$pattern" ] || fail "no workload at $pattern"
 mkdir -p "$out"
-[ $# -gt 0 ] || set -- stairs zigzag overhead latency
+[ $# -gt 0 ] || set -- stairs zigzag overhead latency tlb
 clock=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)
 say "kernel $(uname -r) $(uname -v) clocksource=$clock"
 # Without the TSC, time moves in jiffies: no 5 ms sampling, no timings.
@@ -241,6 +286,7 @@ for test in "$@"; do
 			overhead many 1000 10000 ;;
 	latency)	latency 5000 "$LAT_FAST_REPS"
 			latency 1000000 "$LAT_SLOW_REPS" ;;
+	tlb)		tlb ;;
 	*)		fail "unknown test $test" ;;
 	esac
 done
