@@ -329,14 +329,14 @@ static void damon_va_update(struct damon_ctx *ctx)
 /*
  * A CPU sets no Accessed bit through a TLB entry it caches, and clearing
  * the bit for a sample flushes nothing (nor does reclaim on x86): a hot set
- * small enough to stay in the TLB reads as idle.  With this set, the TLB
- * entries of a target are flushed once per sample, after its sampled bits
- * were cleared.
+ * small enough to stay in the TLB reads as idle.  So the TLB entries of a
+ * target are flushed once per sample, after its sampled bits were cleared,
+ * unless this is unset.
  */
-static bool damon_va_flush_tlb __read_mostly;
+static bool damon_va_flush_tlb __read_mostly = true;
 module_param_named(flush_tlb, damon_va_flush_tlb, bool, 0600);
 MODULE_PARM_DESC(flush_tlb,
-		 "Flush the TLB of each target once per sample (default: N)");
+		 "Flush the TLB of each target once per sample (default: Y)");
 
 /* Addresses sampled under one lock at most, to bound how long it is held. */
 #define DAMON_VA_LOCK_BATCH	16

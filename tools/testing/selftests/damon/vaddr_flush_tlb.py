@@ -15,7 +15,7 @@ reaches less far, or something else ran on CPU 1) and there is nothing to
 show: the test is skipped.  Otherwise, with
 /sys/module/damon_vaddr/parameters/flush_tlb set the kdamond flushes the
 target's TLB once per sample, and the estimate must be within 25% of 4 MiB
-at the 50th and 75th percentiles.  The parameter must default to N and
+at the 50th and 75th percentiles.  The parameter must default to Y and
 refuse anything but a boolean.
 """
 
@@ -64,7 +64,7 @@ def test(chk):
         sc.skip('no ' + PARAM)
     if not {OUR_CPU, WORKLOAD_CPU} <= os.sched_getaffinity(0):
         sc.skip('needs CPUs %d and %d' % (OUR_CPU, WORKLOAD_CPU))
-    chk.expect(sc.read(PARAM) == 'N', 'flush_tlb defaults to %s, not N' %
+    chk.expect(sc.read(PARAM) == 'Y', 'flush_tlb defaults to %s, not Y' %
                sc.read(PARAM))
     chk.expect_errno(sc.write(PARAM, 'maybe'), errno.EINVAL,
                      'writing "maybe" to flush_tlb')
@@ -86,7 +86,7 @@ def test(chk):
                        '%.1f MiB' % (pct, val / dc.MIB, TOLERANCE * 100,
                                      TRUTH / dc.MIB))
     finally:
-        sc.write(PARAM, 'N')
+        sc.write(PARAM, 'Y')
         sc.cleanup()
         workload.kill()
 
