@@ -10,6 +10,9 @@
 # Options:
 #   --intervals S,A,U   sample_us, aggr_us and update_us (default
 #                       5000,100000,1000000)
+#   --tune B,N,MIN,MAX  intervals goal: access_bp, aggrs, min_sample_us and
+#                       max_sample_us (default 400,3,S,4*S; "off" for none;
+#                       skipped on a kernel without intervals_goal)
 #   --stop-after SEC    end monitoring after SEC seconds
 #   --stop-at RE        end monitoring once the command prints a line
 #                       matching the extended regular expression RE
@@ -24,11 +27,13 @@
 set -u
 
 intervals=5000,100000,1000000
+tune=
 stop_after=
 stop_at=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--intervals)	intervals=$2; shift 2 ;;
+	--tune)		tune=$2; shift 2 ;;
 	--stop-after)	stop_after=$2; shift 2 ;;
 	--stop-at)	stop_at=$2; shift 2 ;;
 	--)		shift; break ;;
@@ -39,6 +44,7 @@ done
 out=$1
 shift
 IFS=, read -r sample_us aggr_us update_us <<< "$intervals"
+[ -n "$tune" ] || tune=400,3,$sample_us,$((sample_us * 4))
 
 admin=/sys/kernel/mm/damon/admin
 inst=/sys/kernel/tracing/instances/damon_demo
@@ -90,6 +96,17 @@ note "process's mappings each update_us (microseconds)"
 put "$sample_us" $ctx/monitoring_attrs/intervals/sample_us || exit 1
 put "$aggr_us" $ctx/monitoring_attrs/intervals/aggr_us || exit 1
 put "$update_us" $ctx/monitoring_attrs/intervals/update_us || exit 1
+goal=$ctx/monitoring_attrs/intervals/intervals_goal
+if [ "$tune" != off ] && [ -d $goal ]; then
+	IFS=, read -r t_bp t_aggrs t_min t_max <<< "$tune"
+	note "let DAMON tune both intervals (keeping their ratio) so that an"
+	note "aggregation sees $((t_bp / 100)).$((t_bp % 100 / 10))% of the access events it could, checked"
+	note "every $t_aggrs aggregations, with sampling between $t_min and $t_max us"
+	put "$t_bp" $goal/access_bp || exit 1
+	put "$t_aggrs" $goal/aggrs || exit 1
+	put "$t_min" $goal/min_sample_us || exit 1
+	put "$t_max" $goal/max_sample_us || exit 1
+fi
 note "keep between 10 and 1000 regions"
 put 10 $ctx/monitoring_attrs/nr_regions/min || exit 1
 put 1000 $ctx/monitoring_attrs/nr_regions/max || exit 1
@@ -165,6 +182,12 @@ rc=0
 # Let the last aggregation reach the trace.
 nap 0.3
 
+if [ "$(value kdamonds/0/state)" = on ] && [ -n "${t_bp:-}" ]; then
+	note "the intervals DAMON tuned itself to"
+	put update_tuned_intervals kdamonds/0/state &&
+		show $ctx/monitoring_attrs/intervals/sample_us &&
+		show $ctx/monitoring_attrs/intervals/aggr_us
+fi
 if [ "$(value kdamonds/0/state)" = on ]; then
 	note "stop"
 	put off kdamonds/0/state || rc=1
