@@ -566,9 +566,18 @@ static void damon_va_access(struct damon_va_lock *lk, unsigned long addr,
 }
 
 /*
- * Pick the next sampling address of each region of @t, or of each that has
- * none prepared (after a split, a refit or a pause of sampling) unless
- * @all, and clear its Accessed bit.
+ * Whether @r has its sampling address prepared: not after a split, a refit
+ * or a pause of sampling.
+ */
+static bool damon_va_armed(struct damon_region *r)
+{
+	return r->sampling_armed && r->sampling_addr >= r->ar.start &&
+		r->sampling_addr < r->ar.end;
+}
+
+/*
+ * Pick the next sampling address of each region of @t, or of each that is
+ * not armed unless @all, and clear its Accessed bit.
  */
 static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 				bool all)
@@ -578,9 +587,7 @@ static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 	bool armed = false;
 
 	damon_for_each_region(r, t) {
-		if (!all && r->sampling_armed &&
-		    r->sampling_addr >= r->ar.start &&
-		    r->sampling_addr < r->ar.end)
+		if (!all && damon_va_armed(r))
 			continue;
 		r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
 		damon_va_access(&lk, r->sampling_addr, NULL);
@@ -602,9 +609,7 @@ static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
 	damon_for_each_target(t, ctx) {
 		/* Usually the last check prepared all. */
 		damon_for_each_region(r, t) {
-			if (!r->sampling_armed ||
-			    r->sampling_addr < r->ar.start ||
-			    r->sampling_addr >= r->ar.end)
+			if (!damon_va_armed(r))
 				break;
 		}
 		if (list_entry_is_head(r, &t->regions_list, list))
