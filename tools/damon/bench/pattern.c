@@ -72,7 +72,7 @@ static unsigned long buffer_sz;
 static char *scratch;
 static unsigned long scratch_sz;
 
-static void usage(void)
+static void print_usage(void)
 {
 	fprintf(stderr,
 		"usage: pattern [-g] [-n] stairs <nr_buffers> <MiB> <phase_ms> <nr_phases>\n"
@@ -89,7 +89,7 @@ static unsigned long arg_ulong(const char *s)
 	unsigned long v = strtoul(s, &end, 0);
 
 	if (end == s || *end)
-		usage();
+		print_usage();
 	return v;
 }
 
@@ -196,10 +196,10 @@ int main(int argc, char *argv[])
 		else if (!strcmp(argv[1], "-n"))
 			no_flush = 1;
 		else
-			usage();
+			print_usage();
 	}
 	if (argc < 2)
-		usage();
+		print_usage();
 	mode = argv[1];
 	if (!strcmp(mode, "stairs") && argc == 6) {
 		nr_buffers = arg_ulong(argv[2]);
@@ -215,11 +215,11 @@ int main(int argc, char *argv[])
 		nr_buffers = arg_ulong(argv[2]);
 		mib = arg_ulong(argv[3]);
 	} else {
-		usage();
+		print_usage();
 	}
 	if (nr_buffers < 1 || nr_buffers > MAX_BUFFERS || !mib ||
 	    mib > (1UL << 20))
-		usage();
+		print_usage();
 	buffer_sz = mib << 20;
 
 	/* Block SIGUSR1 before telling anyone our pid: no lost wake-up. */
