@@ -224,11 +224,16 @@ struct damos_access_pattern {
  * @DAMOS_QUOTA_USER_INPUT:	A value the user feeds in.
  * @DAMOS_QUOTA_SOME_MEM_PSI_US: Time some task stalled on memory during
  *				the last quota window, in microseconds.
+ * @DAMOS_QUOTA_NODE_MEM_USED_BP: Memory in use on the goal's node, in basis
+ *				points of the node's memory.
+ * @DAMOS_QUOTA_NODE_MEM_FREE_BP: Free memory of the goal's node, likewise.
  * @NR_DAMOS_QUOTA_GOAL_METRICS: Number of metrics.
  */
 enum damos_quota_goal_metric {
 	DAMOS_QUOTA_USER_INPUT,
 	DAMOS_QUOTA_SOME_MEM_PSI_US,
+	DAMOS_QUOTA_NODE_MEM_USED_BP,
+	DAMOS_QUOTA_NODE_MEM_FREE_BP,
 	NR_DAMOS_QUOTA_GOAL_METRICS,
 };
 
@@ -239,6 +244,8 @@ enum damos_quota_goal_metric {
  * @current_value:	The value last measured (or fed, for
  *			%DAMOS_QUOTA_USER_INPUT).
  * @target_value:	The value to reach.
+ * @nid:		Node of the per-node metrics; it must be online and
+ *			have memory.
  * @psi_total_seen:	PSI total at the last measurement, in ns.
  */
 struct damos_quota_goal {
@@ -246,6 +253,7 @@ struct damos_quota_goal {
 	enum damos_quota_goal_metric metric;
 	unsigned long current_value;
 	unsigned long target_value;
+	int nid;
 	u64 psi_total_seen;
 };
 

@@ -230,13 +230,25 @@ static bool damos_valid_filter(struct damos_filter *f)
 		f->addr_range.start < f->addr_range.end;
 }
 
+static bool damos_valid_goal(struct damos_quota_goal *g)
+{
+	switch (g->metric) {
+	case DAMOS_QUOTA_NODE_MEM_USED_BP:
+	case DAMOS_QUOTA_NODE_MEM_FREE_BP:
+		return damon_valid_nid(g->nid);
+	default:
+		return g->metric < NR_DAMOS_QUOTA_GOAL_METRICS;
+	}
+}
+
 /**
  * damon_check_commit_schemes() - Check the schemes of a commit.
  * @src:	The context whose schemes are committed.
  *
  * Return: 0, or -EINVAL if a scheme has an unknown action, watermark
- * metric, goal metric or filter type, watermarks out of order, or an
- * empty address filter.
+ * metric, goal metric or filter type, watermarks out of order, an empty
+ * address filter, or a node that is not online with memory as the target
+ * of a migration or of a per-node goal.
  */
 int damon_check_commit_schemes(struct damon_ctx *src)
 {
@@ -249,8 +261,12 @@ int damon_check_commit_schemes(struct damon_ctx *src)
 		    !damos_valid_wmarks(&s->wmarks))
 			return -EINVAL;
 		damos_for_each_quota_goal(g, &s->quota)
-			if (g->metric >= NR_DAMOS_QUOTA_GOAL_METRICS)
+			if (!damos_valid_goal(g))
 				return -EINVAL;
+		if ((s->action == DAMOS_MIGRATE_HOT ||
+		     s->action == DAMOS_MIGRATE_COLD) &&
+		    !damon_valid_nid(s->target_nid))
+			return -EINVAL;
 		damos_for_each_filter(f, s)
 			if (!damos_valid_filter(f))
 				return -EINVAL;
@@ -328,12 +344,14 @@ static void damos_commit_goals(struct damos_quota *dst, struct damos_quota *src,
 					   list);
 		}
 		pos = &dst_g->list;
-		if (dst_g->metric != src_g->metric) {
+		/* Another quantity: what was measured says nothing of it. */
+		if (dst_g->metric != src_g->metric || dst_g->nid != src_g->nid) {
 			dst_g->psi_total_seen = 0;
 			dst_g->current_value = 0;
 		}
 		dst_g->metric = src_g->metric;
 		dst_g->target_value = src_g->target_value;
+		dst_g->nid = src_g->nid;
 		if (src_g->metric == DAMOS_QUOTA_USER_INPUT)
 			dst_g->current_value = src_g->current_value;
 	}
@@ -351,13 +369,18 @@ static void damos_commit_goals(struct damos_quota *dst, struct damos_quota *src,
  * Goals pair up by position.  A goal that keeps its metric keeps what it
  * measured so far.
  *
- * Return: 0, or -ENOMEM, and then @dst is unchanged.
+ * Return: 0, or -EINVAL for a goal damon_commit_ctx() would refuse, or
+ * -ENOMEM; on error @dst is unchanged.
  */
 int damos_commit_quota_goals(struct damos_quota *dst, struct damos_quota *src)
 {
+	struct damos_quota_goal *g;
 	LIST_HEAD(pool);
 	int err;
 
+	damos_for_each_quota_goal(g, src)
+		if (!damos_valid_goal(g))
+			return -EINVAL;
 	err = damos_alloc_goals(&pool, (long)list_count_nodes(&src->goals) -
 				(long)list_count_nodes(&dst->goals));
 	if (!err)
@@ -651,6 +674,29 @@ unsigned long kdamond_wmarks_wait_us(struct damon_ctx *ctx)
  */
 #define DAMOS_GOAL_FLOOR_BP		(10000UL * DAMON_MIN_REGION)
 
+/*
+ * Free (@free) or used memory of node @nid in basis points of its memory.
+ * The node was valid at commit, but memory hotplug may have emptied it
+ * since: an empty node has nothing used and nothing free.
+ */
+static unsigned long damos_node_mem_bp(int nid, bool free)
+{
+	struct sysinfo i;
+	unsigned long part;
+
+	if (!damon_valid_nid(nid))
+		return 0;
+#ifdef CONFIG_NUMA
+	si_meminfo_node(&i, nid);
+#else
+	si_meminfo(&i);		/* node 0 is all there is */
+#endif
+	if (!i.totalram)
+		return 0;
+	part = free ? i.freeram : i.totalram - min(i.freeram, i.totalram);
+	return damon_mul_div(part, 10000, i.totalram);
+}
+
 static unsigned long damos_goal_current(struct damos_quota_goal *g)
 {
 	u64 now;
@@ -665,6 +711,11 @@ static unsigned long damos_goal_current(struct damos_quota_goal *g)
 		g->psi_total_seen = now;
 		break;
 #endif
+	case DAMOS_QUOTA_NODE_MEM_USED_BP:
+	case DAMOS_QUOTA_NODE_MEM_FREE_BP:
+		g->current_value = damos_node_mem_bp(g->nid,
+				g->metric == DAMOS_QUOTA_NODE_MEM_FREE_BP);
+		break;
 	default:
 		break;
 	}

@@ -9,6 +9,7 @@
 #define _DAMON_SCHEMES_H
 
 #include <linux/damon.h>
+#include <linux/nodemask.h>
 
 /* core.c */
 struct damon_region *damon_split_region_at(struct damon_target *t,
@@ -31,6 +32,12 @@ static inline unsigned long damon_due_sis(const struct damon_ctx *ctx,
 	unsigned long now = ctx->passed_sample_intervals;
 
 	return n > ULONG_MAX - now ? ULONG_MAX : now + n;
+}
+
+/* Whether @nid is a node memory can be placed on or measured. */
+static inline bool damon_valid_nid(int nid)
+{
+	return nid >= 0 && nid < MAX_NUMNODES && node_state(nid, N_MEMORY);
 }
 
 /* schemes.c, called by the kdamond */

@@ -91,10 +91,12 @@ static const struct damon_sysfs_type damon_sysfs_weights_type = {
 static const char * const damon_sysfs_goal_metric_keywords[] = {
 	[DAMOS_QUOTA_USER_INPUT] = "user_input",
 	[DAMOS_QUOTA_SOME_MEM_PSI_US] = "some_mem_psi_us",
+	[DAMOS_QUOTA_NODE_MEM_USED_BP] = "node_mem_used_bp",
+	[DAMOS_QUOTA_NODE_MEM_FREE_BP] = "node_mem_free_bp",
 	NULL
 };
 
-enum { GOAL_METRIC, GOAL_TARGET, GOAL_CURRENT };
+enum { GOAL_METRIC, GOAL_TARGET, GOAL_CURRENT, GOAL_NID };
 
 static const struct damon_sysfs_file damon_sysfs_goal_files[] = {
 	[GOAL_METRIC] = DAMON_SYSFS_KW(target_metric,
@@ -102,6 +104,9 @@ static const struct damon_sysfs_file damon_sysfs_goal_files[] = {
 			DAMOS_QUOTA_USER_INPUT),
 	[GOAL_TARGET] = DAMON_SYSFS_RW(target_value, 0),
 	[GOAL_CURRENT] = DAMON_SYSFS_RW(current_value, 0),
+	/* Checked against the online nodes at on/commit, not here. */
+	[GOAL_NID] = DAMON_SYSFS_FILE(nid, 0600, DAMON_SYSFS_LONG,
+			NUMA_NO_NODE, INT_MAX, 0, NULL),
 };
 
 static const struct damon_sysfs_type damon_sysfs_goal_type = {
@@ -433,6 +438,7 @@ static int damon_sysfs_add_goals(struct damos_quota *q,
 		if (!g)
 			return -ENOMEM;
 		g->current_value = damon_sysfs_val(node, GOAL_CURRENT);
+		g->nid = (long)damon_sysfs_val(node, GOAL_NID);
 		damos_add_quota_goal(q, g);
 	}
 	return 0;
