@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Physical address monitoring finds a hot buffer at its physical pages.
+
+mem_sweep maps a 64 MiB anonymous buffer and sweeps it for good, flushing
+its TLB after each sweep.  Kdamond 0 monitors the physical address space
+(operations paddr, one target) over the span of the System RAM of
+/proc/iomem, given as 100 regions of equal size, with 50 ms samples and
+500 ms aggregations, and the damon:damon_aggregated tracepoint reports what it
+saw.  The buffer's page frames come from /proc/<pid>/pagemap.
+
+In the third aggregation after on (and in each later one, up to the
+fifth), weighting each region's nr_accesses by the buffer's bytes in it
+(the buffer's mean) and by the other bytes in it (the rest's mean):
+
+- the buffer's mean is at least 40% of the maximum nr_accesses
+  (aggregation / sample: 10);
+- the rest's mean is at most a quarter of the buffer's;
+- the regions with nr_accesses above a fifth of the maximum cover at
+  least 80% of the buffer and are made at least 25% of it.
+
+The regions of each aggregation must cover the monitored span exactly.
+The kdamond is off and nr_kdamonds 0 at the end.
+"""
+
+import bisect
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sysfs_common as sc       # noqa: E402
+import modules_common as mc     # noqa: E402
+
+BUF_MIB = 64
+SAMPLE_US = 50000
+AGGR_US = 500000
+MAX_NR_ACCESSES = AGGR_US // SAMPLE_US
+MIN_NR_REGIONS = 100
+JUDGED = (3, 4, 5)              # the aggregations after on to judge
+MIN_BUF_MEAN = 0.4              # of MAX_NR_ACCESSES
+MAX_REST_RATIO = 0.25           # rest's mean / buffer's mean
+HOT_THRES = MAX_NR_ACCESSES / 5
+MIN_RECALL = 0.8
+MIN_PRECISION = 0.25
+
+
+def split(span):
+    """span cut into MIN_NR_REGIONS regions of whole pages, so that
+    monitoring starts at its minimum number of regions whatever the
+    implementation does with a region given whole."""
+    pages = (span[1] - span[0]) // mc.PAGE_SIZE
+    cuts = [span[0] + pages * i // MIN_NR_REGIONS * mc.PAGE_SIZE
+            for i in range(MIN_NR_REGIONS)] + [span[1]]
+    return list(zip(cuts, cuts[1:]))
+
+
+def judge(aggr, frames):
+    """(buffer's mean, rest's mean, recall, precision) of an aggregation;
+    frames: the buffer's page frame numbers, sorted."""
+    buf_w = rest_w = buf_sz = rest_sz = 0
+    hot_buf = hot_all = 0
+    for start, end, nr_acc, _ in aggr.regions:
+        lo = bisect.bisect_left(frames, start // mc.PAGE_SIZE)
+        hi = bisect.bisect_left(frames, (end + mc.PAGE_SIZE - 1) //
+                                mc.PAGE_SIZE)
+        in_buf = (hi - lo) * mc.PAGE_SIZE
+        other = max(0, end - start - in_buf)
+        buf_w += nr_acc * in_buf
+        rest_w += nr_acc * other
+        buf_sz += in_buf
+        rest_sz += other
+        if nr_acc > HOT_THRES:
+            hot_buf += in_buf
+            hot_all += end - start
+    return (buf_w / max(buf_sz, 1), rest_w / max(rest_sz, 1),
+            hot_buf / max(buf_sz, 1), hot_buf / max(hot_all, 1))
+
+
+def test(chk):
+    sc.must_write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 1)
+    sc.must_write(os.path.join(sc.CONTEXTS, 'nr_contexts'), 1)
+    if 'paddr' not in sc.avail_operations():
+        sc.skip('no paddr in avail_operations')
+    ram = mc.system_ram()
+    if not ram:
+        sc.skip('no System RAM addresses in /proc/iomem')
+    span = (min(s for s, _ in ram) // mc.PAGE_SIZE * mc.PAGE_SIZE,
+            max(e for _, e in ram))
+    sc.log('System RAM %s, monitoring 0x%x-0x%x' % (
+        ', '.join('0x%x-0x%x' % r for r in ram), span[0], span[1]))
+    tracer = sc.Tracer('paddr_monitor')
+    workload = mc.Workload(['a%d' % BUF_MIB], [(1000, [0]), (0, [0])])
+    try:
+        chk.expect(workload.wait_line('phase 0', 60) is not None,
+                   'the workload did not start sweeping in 60 s')
+        frames = sorted(workload.pfns(0))
+        nr_pages = BUF_MIB * mc.MIB // mc.PAGE_SIZE
+        sc.log('buffer: %d of %d pages present, %d runs of frames' % (
+            len(frames), nr_pages, len(mc.runs(frames))))
+        if not chk.expect(len(frames) >= 0.99 * nr_pages,
+                          'only %d of the buffer\'s %d pages are present' %
+                          (len(frames), nr_pages)):
+            return
+        sc.build(sc.config([0], ops='paddr', regions=[split(span)],
+                           sample_us=SAMPLE_US, aggr_us=AGGR_US,
+                           min_nr=MIN_NR_REGIONS, max_nr=1000))
+        t0 = time.monotonic()
+        pid = sc.turn_on(chk, 'on')
+        if not pid:
+            return
+        timeout = 30 + max(JUDGED) * AGGR_US / 1e6 * 4
+        aggrs = tracer.wait(t0, max(JUDGED), timeout)
+        sc.turn_off(chk, 'off', pid)
+        chk.expect(sorted(workload.pfns(0)) == frames,
+                   'the buffer moved in physical memory while monitored')
+        if not chk.expect(len(aggrs) >= max(JUDGED),
+                          '%d aggregations in %d s, want %d' %
+                          (len(aggrs), timeout, max(JUDGED))):
+            return
+        for n, aggr in enumerate(aggrs[:max(JUDGED)], 1):
+            chk.expect(aggr.within([span]), 'aggregation %d: the regions '
+                       'do not cover the monitored span exactly: %r' %
+                       (n, aggr))
+            buf_mean, rest_mean, recall, precision = judge(aggr, frames)
+            sc.log('aggregation %d: %d regions, buffer mean %.2f, rest '
+                   'mean %.3f, hot regions cover %.0f%% of the buffer, '
+                   'made %.0f%% of it' % (
+                       n, len(aggr.regions), buf_mean, rest_mean,
+                       recall * 100, precision * 100))
+            if n not in JUDGED:
+                continue
+            what = 'aggregation %d' % n
+            chk.expect(buf_mean >= MIN_BUF_MEAN * MAX_NR_ACCESSES,
+                       '%s: the buffer\'s mean nr_accesses %.2f is under '
+                       '%d%% of %d' % (what, buf_mean, MIN_BUF_MEAN * 100,
+                                       MAX_NR_ACCESSES))
+            chk.expect(rest_mean <= MAX_REST_RATIO * buf_mean,
+                       '%s: the rest\'s mean nr_accesses %.3f is above '
+                       '%.2f times the buffer\'s %.2f' % (
+                           what, rest_mean, MAX_REST_RATIO, buf_mean))
+            chk.expect(recall >= MIN_RECALL,
+                       '%s: regions with nr_accesses > %.1f cover %.0f%% '
+                       'of the buffer, want %d%%' % (
+                           what, HOT_THRES, recall * 100, MIN_RECALL * 100))
+            chk.expect(precision >= MIN_PRECISION,
+                       '%s: the buffer is %.0f%% of the regions with '
+                       'nr_accesses > %.1f, want %d%%' % (
+                           what, precision * 100, HOT_THRES,
+                           MIN_PRECISION * 100))
+        chk.expect(workload.alive(), 'the workload died')
+    finally:
+        sc.cleanup()
+        workload.kill()
+        tracer.close()
+
+
+def main():
+    sc.check_environment(need_tracefs=True)
+    return mc.run(test, modules=())
+
+
+if __name__ == '__main__':
+    sys.exit(main())
