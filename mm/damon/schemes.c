@@ -699,6 +699,7 @@ static unsigned long damos_node_mem_bp(int nid, bool free)
 
 static unsigned long damos_goal_current(struct damos_quota_goal *g)
 {
+	bool free;
 	u64 now;
 
 	switch (g->metric) {
@@ -713,8 +714,8 @@ static unsigned long damos_goal_current(struct damos_quota_goal *g)
 #endif
 	case DAMOS_QUOTA_NODE_MEM_USED_BP:
 	case DAMOS_QUOTA_NODE_MEM_FREE_BP:
-		g->current_value = damos_node_mem_bp(g->nid,
-				g->metric == DAMOS_QUOTA_NODE_MEM_FREE_BP);
+		free = g->metric == DAMOS_QUOTA_NODE_MEM_FREE_BP;
+		g->current_value = damos_node_mem_bp(g->nid, free);
 		break;
 	default:
 		break;
