@@ -10,12 +10,15 @@
  */
 
 #include <linux/math64.h>
+#include <linux/memcontrol.h>
+#include <linux/migrate.h>
 #include <linux/mmu_notifier.h>
 #include <linux/overflow.h>
 #include <linux/page_idle.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
 
+#include "../internal.h"
 #include "ops-common.h"
 
 /**
@@ -145,3 +148,176 @@ int damon_cold_score(struct damon_ctx *ctx, struct damon_region *r,
 {
 	return DAMOS_MAX_SCORE - damon_hot_score(ctx, r, s);
 }
+
+/**
+ * damon_scheme_score() - Priority of a region for a scheme, by its action.
+ * @ctx:	The region's context.
+ * @t:		The region's target.
+ * @r:		The region.
+ * @s:		The scheme.
+ *
+ * The &damon_operations.get_scheme_score of the sets in this directory.
+ * Actions that take memory away from where it is used (reclaim,
+ * deactivation, demotion, splitting huge pages) want the coldest regions
+ * first; the others want the hottest.
+ *
+ * Return: the score, from 0 to %DAMOS_MAX_SCORE.
+ */
+int damon_scheme_score(struct damon_ctx *ctx, struct damon_target *t,
+		       struct damon_region *r, struct damos *s)
+{
+	switch (s->action) {
+	case DAMOS_COLD:
+	case DAMOS_PAGEOUT:
+	case DAMOS_NOHUGEPAGE:
+	case DAMOS_LRU_DEPRIO:
+	case DAMOS_MIGRATE_COLD:
+		return damon_cold_score(ctx, r, s);
+	default:
+		return damon_hot_score(ctx, r, s);
+	}
+}
+
+/**
+ * damos_has_ops_filter() - Tell whether a scheme has operations set filters.
+ * @s:		The scheme.
+ * @type:	The filter type to look for, or -1 for any the operations
+ *		sets judge (anon, memcg, young).
+ *
+ * Return: whether @s has such a filter.
+ */
+bool damos_has_ops_filter(struct damos *s, int type)
+{
+	struct damos_filter *f;
+
+	damos_for_each_filter(f, s) {
+		switch (f->type) {
+		case DAMOS_FILTER_TYPE_ANON:
+		case DAMOS_FILTER_TYPE_MEMCG:
+		case DAMOS_FILTER_TYPE_YOUNG:
+			if (type < 0 || f->type == type)
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+/**
+ * damos_ops_filter_out() - Judge a folio by a scheme's per-folio filters.
+ * @s:		The scheme.
+ * @folio:	The folio, with a reference held.
+ * @young:	Whether the folio was accessed since the last look, for the
+ *		young filter; the caller finds that out, as only it knows
+ *		how the folio is mapped.
+ *
+ * The first filter about the folio's kind decides, allowing or rejecting
+ * as it says; a folio no filter decides on is allowed.
+ *
+ * Return: true if the filters reject @folio.
+ */
+bool damos_ops_filter_out(struct damos *s, struct folio *folio, bool young)
+{
+	struct mem_cgroup *memcg;
+	struct damos_filter *f;
+	bool has;
+
+	damos_for_each_filter(f, s) {
+		switch (f->type) {
+		case DAMOS_FILTER_TYPE_ANON:
+			has = folio_test_anon(folio);
+			break;
+		case DAMOS_FILTER_TYPE_MEMCG:
+			rcu_read_lock();
+			memcg = folio_memcg_check(folio);
+			has = memcg && mem_cgroup_id(memcg) == f->memcg_id;
+			rcu_read_unlock();
+			break;
+		case DAMOS_FILTER_TYPE_YOUNG:
+			has = young;
+			break;
+		default:
+			continue;
+		}
+		if (has == f->matching)
+			return !f->allow;
+	}
+	return false;
+}
+
+/**
+ * damon_isolate_folio() - Take a folio off its LRU list for reclaim or
+ * migration.
+ * @folio:	The folio, with a reference held.
+ * @list:	Where to put it; the list holds a reference of its own.
+ *
+ * Return: whether @folio was isolated.  It may not be: another path may
+ * have isolated it first, or it may have left the LRU lists.
+ */
+bool damon_isolate_folio(struct folio *folio, struct list_head *list)
+{
+	if (!folio_isolate_lru(folio))
+		return false;
+	list_add_tail(&folio->lru, list);
+	return true;
+}
+
+#ifdef CONFIG_MIGRATION
+/**
+ * damon_migrate_folios() - Migrate isolated folios to a node.
+ * @list:	Folios isolated by damon_isolate_folio(); emptied.
+ * @nid:	The destination node, online and with memory.
+ *
+ * Folios already on @nid stay where they are.  The new folios come from
+ * @nid alone: falling back to another node would move memory to where
+ * nobody asked for it.  Folios that cannot be moved go back to their LRU
+ * lists.
+ *
+ * Return: the number of bytes migrated.
+ */
+unsigned long damon_migrate_folios(struct list_head *list, int nid)
+{
+	struct migration_target_control mtc = {
+		.nid = nid,
+		.gfp_mask = GFP_HIGHUSER_MOVABLE | __GFP_THISNODE |
+			    __GFP_NOWARN | __GFP_NOMEMALLOC | __GFP_NORETRY,
+		.reason = MR_DAMON,
+	};
+	unsigned int nr_moved = 0;
+	struct folio *folio, *next;
+	LIST_HEAD(moving);
+
+	list_for_each_entry_safe(folio, next, list, lru) {
+		if (folio_nid(folio) == nid) {
+			list_del(&folio->lru);
+			folio_putback_lru(folio);
+			continue;
+		}
+		/* What migration unaccounts as each folio settles. */
+		node_stat_mod_folio(folio,
+				    NR_ISOLATED_ANON + folio_is_file_lru(folio),
+				    folio_nr_pages(folio));
+		list_move_tail(&folio->lru, &moving);
+	}
+	if (list_empty(&moving))
+		return 0;
+	if (migrate_pages(&moving, alloc_migration_target, NULL,
+			  (unsigned long)&mtc, MIGRATE_ASYNC, MR_DAMON,
+			  &nr_moved))
+		putback_movable_pages(&moving);
+	return (unsigned long)nr_moved * PAGE_SIZE;
+}
+#else
+unsigned long damon_migrate_folios(struct list_head *list, int nid)
+{
+	struct folio *folio, *next;
+
+	list_for_each_entry_safe(folio, next, list, lru) {
+		list_del(&folio->lru);
+		folio_putback_lru(folio);
+	}
+	return 0;
+}
+#endif

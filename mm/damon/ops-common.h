@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the DAMON operations sets share: Accessed-bit handling of page table
- * entries, folio lookup, and the priority scores of regions for schemes.
+ * entries, folio lookup, the priority scores of regions for schemes, the
+ * filters judged per folio, and moving folios off their LRU lists.
  */
 
 #ifndef _MM_DAMON_OPS_COMMON_H
@@ -19,5 +20,13 @@ int damon_hot_score(struct damon_ctx *ctx, struct damon_region *r,
 		    struct damos *s);
 int damon_cold_score(struct damon_ctx *ctx, struct damon_region *r,
 		     struct damos *s);
+int damon_scheme_score(struct damon_ctx *ctx, struct damon_target *t,
+		       struct damon_region *r, struct damos *s);
+
+bool damos_has_ops_filter(struct damos *s, int type);
+bool damos_ops_filter_out(struct damos *s, struct folio *folio, bool young);
+
+bool damon_isolate_folio(struct folio *folio, struct list_head *list);
+unsigned long damon_migrate_folios(struct list_head *list, int nid);
 
 #endif	/* _MM_DAMON_OPS_COMMON_H */

@@ -664,58 +664,6 @@ static const int damon_va_madvise_behavior[NR_DAMOS_ACTIONS] = {
 	[DAMOS_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 };
 
-/* Whether @s has filters of @type, or of any type this set judges. */
-static bool damon_va_has_filter(struct damos *s, int type)
-{
-	struct damos_filter *f;
-
-	damos_for_each_filter(f, s) {
-		switch (f->type) {
-		case DAMOS_FILTER_TYPE_ANON:
-		case DAMOS_FILTER_TYPE_MEMCG:
-		case DAMOS_FILTER_TYPE_YOUNG:
-			if (type < 0 || f->type == type)
-				return true;
-			break;
-		default:
-			break;
-		}
-	}
-	return false;
-}
-
-/* Whether the filters of @s reject @folio; the first one about it decides. */
-static bool damon_va_filter_out(struct damos *s, struct folio *folio,
-				bool young)
-{
-	struct mem_cgroup *memcg;
-	struct damos_filter *f;
-	bool has;
-
-	damos_for_each_filter(f, s) {
-		switch (f->type) {
-		case DAMOS_FILTER_TYPE_ANON:
-			has = folio_test_anon(folio);
-			break;
-		case DAMOS_FILTER_TYPE_MEMCG:
-			rcu_read_lock();
-			memcg = folio_memcg_check(folio);
-			has = memcg && mem_cgroup_id(memcg) == f->memcg_id;
-			rcu_read_unlock();
-			break;
-		case DAMOS_FILTER_TYPE_YOUNG:
-			/* Accessed since the last look; the caller cleared it. */
-			has = young;
-			break;
-		default:
-			continue;
-		}
-		if (has == f->matching)
-			return !f->allow;
-	}
-	return false;
-}
-
 /* State of a walk applying a scheme folio by folio. */
 struct damon_va_apply_walk {
 	struct damos *s;
@@ -729,7 +677,7 @@ static void damon_va_apply_folio(struct damon_va_apply_walk *aw,
 				 struct folio *folio, bool young,
 				 unsigned long sz)
 {
-	if (!folio || damon_va_filter_out(aw->s, folio, young))
+	if (!folio || damos_ops_filter_out(aw->s, folio, young))
 		return;
 	aw->sz_passed += sz;
 	if (folio == aw->last)
@@ -737,9 +685,7 @@ static void damon_va_apply_folio(struct damon_va_apply_walk *aw,
 	aw->last = folio;
 	switch (aw->s->action) {
 	case DAMOS_PAGEOUT:
-		/* Takes a reference for the list. */
-		if (folio_isolate_lru(folio))
-			list_add(&folio->lru, &aw->isolated);
+		damon_isolate_folio(folio, &aw->isolated);
 		break;
 	case DAMOS_COLD:
 		folio_deactivate(folio);
@@ -822,7 +768,7 @@ static unsigned long damon_va_apply_filtered(struct mm_struct *mm,
 {
 	struct damon_va_apply_walk aw = {
 		.s = s,
-		.young_filter = damon_va_has_filter(s, DAMOS_FILTER_TYPE_YOUNG),
+		.young_filter = damos_has_ops_filter(s, DAMOS_FILTER_TYPE_YOUNG),
 	};
 	unsigned long applied = 0;
 
@@ -871,7 +817,7 @@ static unsigned long damon_va_apply_scheme(struct damon_ctx *ctx,
 	mm = damon_va_get_mm(t);
 	if (!mm)
 		return 0;
-	if (damon_va_has_filter(s, -1)) {
+	if (damos_has_ops_filter(s, -1)) {
 		applied = damon_va_apply_filtered(mm, r, s, sz_filter_passed);
 	} else {
 		*sz_filter_passed = sz;
@@ -884,20 +830,6 @@ static unsigned long damon_va_apply_scheme(struct damon_ctx *ctx,
 	return applied;
 }
 
-/* Reclaiming actions want the coldest memory first; the others the hottest. */
-static int damon_va_scheme_score(struct damon_ctx *ctx, struct damon_target *t,
-				 struct damon_region *r, struct damos *s)
-{
-	switch (s->action) {
-	case DAMOS_COLD:
-	case DAMOS_PAGEOUT:
-	case DAMOS_NOHUGEPAGE:
-		return damon_cold_score(ctx, r, s);
-	default:
-		return damon_hot_score(ctx, r, s);
-	}
-}
-
 static const struct damon_operations damon_va_sets[] = {
 	{
 		.id = DAMON_OPS_VADDR,
@@ -906,7 +838,7 @@ static const struct damon_operations damon_va_sets[] = {
 		.prepare_access_checks = damon_va_prepare_access_checks,
 		.check_accesses = damon_va_check_accesses,
 		.target_valid = damon_va_target_valid,
-		.get_scheme_score = damon_va_scheme_score,
+		.get_scheme_score = damon_scheme_score,
 		.apply_scheme = damon_va_apply_scheme,
 	},
 	/* The fixed set keeps the ranges its user gave: no init, no update. */
@@ -915,7 +847,7 @@ static const struct damon_operations damon_va_sets[] = {
 		.prepare_access_checks = damon_va_prepare_access_checks,
 		.check_accesses = damon_va_check_accesses,
 		.target_valid = damon_va_target_valid,
-		.get_scheme_score = damon_va_scheme_score,
+		.get_scheme_score = damon_scheme_score,
 		.apply_scheme = damon_va_apply_scheme,
 	},
 };
