@@ -1032,8 +1032,12 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 		s->stat.sz_applied += applied;
 	}
 	s->stat.sz_ops_filter_passed += passed;
-	/* The region will not look the same any more. */
-	if (applied)
+	/*
+	 * Tried, the region is dealt with even if nothing came of it (free
+	 * memory has nothing to page out): age it anew, or the same oldest
+	 * regions would take the quota of every window.
+	 */
+	if (s->action != DAMOS_STAT)
 		r->age = 0;
 	if (walk)
 		walk->walk_fn(walk->data, ctx, t, r, s, passed);

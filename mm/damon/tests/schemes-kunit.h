@@ -417,8 +417,8 @@ static void damos_test_apply_interval(struct kunit *test)
 
 /*
  * Statistics count what was tried, what the operations set applied and
- * what its filters passed; an action that applied to something resets the
- * age.
+ * what its filters passed; trying an action other than stat resets the
+ * age, whether or not it applied to anything.
  */
 static void damos_test_stats_and_age(struct kunit *test)
 {
@@ -443,7 +443,10 @@ static void damos_test_stats_and_age(struct kunit *test)
 	damon_for_each_region(r, t)
 		KUNIT_EXPECT_EQ(test, r->age, 0);
 
-	/* Nothing applied: tried, but not applied, and as old as before. */
+	/*
+	 * Nothing applied: tried, but not applied.  Still dealt with, so
+	 * young again, or it would come first again at the next pass.
+	 */
 	damos_test_log.applied_permil = 0;
 	damon_for_each_region(r, t)
 		r->age = 5;
@@ -452,7 +455,7 @@ static void damos_test_stats_and_age(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s->stat.nr_applied, 2);
 	KUNIT_EXPECT_EQ(test, s->stat.sz_applied, damos_test_pg(4));
 	damon_for_each_region(r, t)
-		KUNIT_EXPECT_EQ(test, r->age, 5);
+		KUNIT_EXPECT_EQ(test, r->age, 0);
 
 	/* stat keeps the age. */
 	s->action = DAMOS_STAT;
