@@ -18,6 +18,7 @@
 #define pr_fmt(fmt) "damon-pa: " fmt
 
 #include <linux/damon.h>
+#include <linux/memblock.h>
 #include <linux/mmu_notifier.h>
 #include <linux/page_idle.h>
 #include <linux/pagemap.h>
@@ -272,6 +273,37 @@ static bool damon_pa_supported_action(enum damos_action action)
 }
 
 /*
+ * Where, after @addr, the next frame that may hold an LRU folio is, given
+ * that the one at @addr holds none.  Free memory is skipped by whole buddy
+ * blocks and holes by subsections: the coldest part of physical memory is
+ * mostly free, and a walk of it page by page would spend the time quota of
+ * a scheme on nothing.  Past the last frame, the answer is @end.
+ */
+static unsigned long damon_pa_next_frame(unsigned long addr,
+					 unsigned long end)
+{
+	unsigned long pfn = PHYS_PFN(addr), nr = 1, next;
+	struct page *page;
+	unsigned int order;
+
+	if (pfn >= max_pfn)
+		return end;
+	page = pfn_to_online_page(pfn);
+	if (!page) {
+#ifdef CONFIG_SPARSEMEM
+		nr = PAGES_PER_SUBSECTION;
+#endif
+	} else if (PageBuddy(page)) {
+		/* Unlocked: a stale order skips at most a block of memory. */
+		order = buddy_order_unsafe(page);
+		if (order <= MAX_PAGE_ORDER)
+			nr = 1UL << order;
+	}
+	next = PFN_PHYS(ALIGN(pfn + 1, nr));
+	return next > addr && next < end ? next : end;
+}
+
+/*
  * Apply the action of @s to the LRU folios of @r, folio by folio.  A large
  * folio counts once, for its part inside @r.
  */
@@ -301,7 +333,7 @@ static unsigned long damon_pa_apply_scheme(struct damon_ctx *ctx,
 	while (addr < r->ar.end) {
 		folio = damon_get_folio(PHYS_PFN(addr));
 		if (!folio) {
-			addr = PAGE_ALIGN(addr + 1);
+			addr = damon_pa_next_frame(addr, r->ar.end);
 			continue;
 		}
 		start = PFN_PHYS(folio_pfn(folio));

@@ -126,17 +126,15 @@ static void damon_test_pa_not_lru(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, damon_test_pa_sample(ULONG_MAX & PAGE_MASK));
 }
 
-/* A scheme of @action over the page of @p, applied once. */
-static unsigned long damon_test_pa_apply(struct kunit *test,
-					 struct damon_test_pa_page *p,
-					 enum damos_action action,
-					 struct damos_filter *filter,
-					 unsigned long *passed)
+/* A scheme of @action over [@start, @end), applied once. */
+static unsigned long damon_test_pa_apply_range(struct kunit *test,
+					       unsigned long start,
+					       unsigned long end,
+					       enum damos_action action,
+					       struct damos_filter *filter,
+					       unsigned long *passed)
 {
-	struct damon_region r = {
-		.ar.start = p->paddr & PAGE_MASK,
-		.ar.end = (p->paddr & PAGE_MASK) + PAGE_SIZE,
-	};
+	struct damon_region r = { .ar.start = start, .ar.end = end };
 	struct damos_access_pattern pattern = {};
 	struct damos_watermarks wmarks = {};
 	struct damos_quota quota = {};
@@ -156,6 +154,48 @@ static unsigned long damon_test_pa_apply(struct kunit *test,
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	lru_add_drain_all();
 	return applied;
+}
+
+/* A scheme of @action over the page of @p, applied once. */
+static unsigned long damon_test_pa_apply(struct kunit *test,
+					 struct damon_test_pa_page *p,
+					 enum damos_action action,
+					 struct damos_filter *filter,
+					 unsigned long *passed)
+{
+	unsigned long start = p->paddr & PAGE_MASK;
+
+	return damon_test_pa_apply_range(test, start, start + PAGE_SIZE,
+					 action, filter, passed);
+}
+
+/*
+ * Free memory, holes and addresses past the last frame hold nothing to act
+ * on, and a walk over them ends, up to the top of the address space.
+ */
+static void damon_test_pa_apply_empty(struct kunit *test)
+{
+	struct page *block = alloc_pages(GFP_KERNEL, 4);
+	unsigned long start, passed, applied;
+
+	KUNIT_ASSERT_NOT_NULL(test, block);
+	start = page_to_phys(block);
+	__free_pages(block, 4);
+	applied = damon_test_pa_apply_range(test, start,
+					    start + (PAGE_SIZE << 4),
+					    DAMOS_PAGEOUT, NULL, &passed);
+	KUNIT_EXPECT_EQ(test, applied, 0);
+	KUNIT_EXPECT_EQ(test, passed, 0);
+	applied = damon_test_pa_apply_range(test, PFN_PHYS(max_pfn),
+					    ULONG_MAX, DAMOS_LRU_PRIO, NULL,
+					    &passed);
+	KUNIT_EXPECT_EQ(test, applied, 0);
+	applied = damon_test_pa_apply_range(test,
+					    ULONG_MAX - 3 * PAGE_SIZE - 5,
+					    ULONG_MAX, DAMOS_PAGEOUT, NULL,
+					    &passed);
+	KUNIT_EXPECT_EQ(test, applied, 0);
+	KUNIT_EXPECT_EQ(test, passed, 0);
 }
 
 static void damon_test_pa_lru_actions(struct kunit *test)
@@ -277,6 +317,7 @@ static struct kunit_case damon_test_pa_cases[] = {
 	KUNIT_CASE(damon_test_pa_access),
 	KUNIT_CASE(damon_test_pa_not_lru),
 	KUNIT_CASE(damon_test_pa_lru_actions),
+	KUNIT_CASE(damon_test_pa_apply_empty),
 	KUNIT_CASE(damon_test_pa_filters),
 	KUNIT_CASE(damon_test_pa_scores),
 	{},
