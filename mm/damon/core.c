@@ -1380,7 +1380,8 @@ static bool kdamond_should_stop(struct damon_ctx *ctx)
 static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline,
 				bool inactive)
 {
-	u64 slack = min(ctx->attrs.sample_interval / 20, 50UL) * NSEC_PER_USEC;
+	unsigned long sample = ctx->attrs.sample_interval;
+	u64 slack = min(sample / 20, 50UL) * NSEC_PER_USEC;
 
 	for (;;) {
 		set_current_state(TASK_IDLE);
@@ -1389,6 +1390,18 @@ static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline,
 		if (kdamond_call_pending(ctx)) {
 			__set_current_state(TASK_RUNNING);
 			kdamond_call(ctx, false);
+			/*
+			 * A commit may have shortened the wait: one sleeping
+			 * out an interval of hours must not keep the new
+			 * interval of milliseconds waiting.
+			 */
+			if (inactive)
+				break;
+			if (ctx->attrs.sample_interval != sample) {
+				sample = ctx->attrs.sample_interval;
+				deadline = min(deadline,
+					       damon_deadline_us(sample));
+			}
 			continue;
 		}
 		if (READ_ONCE(ctx->walk_control) &&

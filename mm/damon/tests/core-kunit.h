@@ -2118,6 +2118,44 @@ static void damon_test_call_long_interval(struct kunit *test)
 	KUNIT_EXPECT_LT(test, ktime_ms_delta(ktime_get(), start), 500);
 }
 
+/* In the kdamond: what a commit of 1 ms sampling would do to @data. */
+static int damon_test_call_fast_fn(void *data)
+{
+	struct damon_attrs attrs = damon_test_attrs(1000, 10000, 3, 100);
+
+	return damon_set_attrs(data, &attrs);
+}
+
+/*
+ * A call that shortens the sampling interval ends the sample being slept
+ * out: a kdamond left on an interval of hours by one commit must follow
+ * the next commit back to milliseconds at once.
+ */
+static void damon_test_call_shortens_sample(struct kunit *test)
+{
+	struct damon_test_engine *e = damon_test_engine_new(test);
+	struct damon_attrs attrs = damon_test_attrs(3600UL * USEC_PER_SEC,
+						    3600UL * USEC_PER_SEC,
+						    3, 100);
+	struct damon_call_control control = {
+		.fn = damon_test_call_fast_fn, .data = e->ctx,
+	};
+	bool sampling;
+	int checks;
+
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(e->ctx, &attrs), 0);
+	KUNIT_ASSERT_EQ(test, damon_test_engine_start(&e, 1, false), 0);
+	msleep(100);
+	checks = atomic_read(&damon_test_seen.check);
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &control), 0);
+	KUNIT_EXPECT_EQ(test, control.return_code, 0);
+	sampling = damon_test_wait_for(atomic_read(&damon_test_seen.check) >=
+				       checks + 3, 10000);
+	KUNIT_EXPECT_TRUE_MSG(test, sampling,
+			      "still sleeping out the hour-long sample");
+	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
+}
+
 #define DAMON_TEST_NR_CALLERS	4
 
 /* Threads calling damon_call() over and over. */
@@ -2371,6 +2409,7 @@ static struct kunit_case damon_engine_test_cases[] = {
 	KUNIT_CASE(damon_test_kdamond_exclusive),
 	KUNIT_CASE(damon_test_call_basic),
 	KUNIT_CASE(damon_test_call_long_interval),
+	KUNIT_CASE(damon_test_call_shortens_sample),
 	KUNIT_CASE(damon_test_call_concurrent),
 	KUNIT_CASE(damon_test_call_race_stop),
 	KUNIT_CASE(damon_test_call_repeat),
