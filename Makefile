@@ -12,6 +12,12 @@ BUILD	:= $(REPO)/build
 
 all: kernel
 
+# "make bench reclaim ...": the words after bench name its sections.
+ifeq ($(firstword $(MAKECMDGOALS)),bench)
+BENCH_SECTIONS := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(BENCH_SECTIONS):;@:)
+endif
+
 help:
 	@echo "make run        the demo (build, boot, monitor a workload)"
 	@echo "make test       KUnit suites and kselftests in QEMU"
@@ -19,6 +25,7 @@ help:
 	@echo "make shell      a shell in the guest on the test kernel"
 	@echo "make kernel     build the test kernel only"
 	@echo "make bench      benchmarks on a kernel without debug options"
+	@echo "                  make bench reclaim stock-vs-ours: only those sections"
 	@echo "make stress     reliability_* kselftests and the sysfs fuzzer on the"
 	@echo "                  test, kcsan and failslab kernels"
 	@echo "                  STRESS_SEEDS=3 STRESS_OPS=10000 STRESS_KERNELS=test"
@@ -44,7 +51,7 @@ run:
 	$(T)/demo.sh
 
 bench:
-	$(T)/bench/run.sh
+	$(T)/bench/run.sh $(BENCH_SECTIONS)
 
 stress:
 	$(T)/stress.sh

@@ -30,6 +30,11 @@
 #                   intervals of 5 ms and 1 s (schemes-latency.py;
 #                   SLAT_REPS="20 3 2" writes: fast, slow stats, slow
 #                   regions; about 6 minutes)
+#   reclaim         the same two kernels: DAMON_RECLAIM with zram swap on a
+#                   cold and a hot 128 MiB buffer (reclaim.sh): memory
+#                   saved after 60 s, how much of the hot buffer stayed,
+#                   kdamond CPU; and paddr monitoring's kdamond CPU per
+#                   region per sample; one boot of each, about 8 minutes
 #
 # A section is a function bench_<name> listed in SECTIONS.  An in-kernel
 # benchmark is a KUnit suite marked slow, run by booting with
@@ -48,7 +53,8 @@ T=$REPO/tools/damon
 KERNEL=$BUILD/obj-bench/arch/x86/boot/bzImage
 STOCK_KERNEL=$BUILD/obj-stock/arch/x86/boot/bzImage
 
-SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours schemes-latency)
+SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours schemes-latency
+	  reclaim)
 
 # One benchmark run at a time: they share build/vm/bench* and the CPU.
 mkdir -p "$BUILD"
@@ -273,6 +279,70 @@ bench_schemes_latency() {
 	return $failed
 }
 
+# Proactive reclamation and paddr monitoring, stock against ours: one boot
+# of each, reclaim.sh in the guest.
+bench_reclaim() {
+	local workload=$BUILD/bench/access_memory kernel image name failed=0
+	local -A res
+
+	echo "== reclaim: DAMON_RECLAIM and paddr monitoring, stock and ours"
+	echo "   (two boots of about 4 minutes)"
+	mkdir -p "$BUILD/bench"
+	gcc -O2 -Wall -o "$workload" \
+		"$REPO/tools/testing/selftests/damon/access_memory.c" ||
+		{ echo "bench: cannot build the workload" >&2; return 1; }
+	for kernel in stock ours; do
+		image=$KERNEL
+		[ $kernel = stock ] && image=$STOCK_KERNEL
+		name=bench-reclaim-$kernel
+		if BOOT_KERNEL=$image vm_bench "$name" "kunit.enable=0" \
+			"$T/bench/reclaim.sh" "$workload"; then
+			res[$kernel]=$BUILD/vm/$name/console.log
+		else
+			echo "bench: $kernel failed; see" \
+				"$BUILD/vm/$name/console.log" >&2
+			failed=1
+		fi
+	done
+	[ -n "${res[stock]:-}" ] && [ -n "${res[ours]:-}" ] || return 1
+	awk '
+	FNR == 1 { k++ }
+	/^(reclaim|paddr) / {
+		sub(/\r$/, "")
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			v[k, $1 "." kv[1]] = kv[2]
+		}
+	}
+	function row(name, s, o, fmt) {
+		printf "%-34s " fmt " " fmt " %10.3f\n", name, s, o, \
+			o / (s ? s : 1)
+	}
+	END {
+		for (k = 1; k <= 2; k++) {
+			buf = v[k, "reclaim.buffer_kib"]
+			saved[k] = (buf - v[k, "reclaim.cold_resident_kib"]) / 1024
+			kept[k] = 100 * v[k, "reclaim.hot_resident_kib"] / \
+				(buf ? buf : 1)
+			cpu[k] = v[k, "reclaim.cpu_ns"] / \
+				(v[k, "reclaim.wall_ns"] ? v[k, "reclaim.wall_ns"] : 1)
+			rs = v[k, "paddr.region_aggrs"] * \
+				v[k, "paddr.samples_per_aggr"]
+			ns[k] = v[k, "paddr.cpu_ns"] / (rs ? rs : 1)
+		}
+		printf "%-34s %10s %10s %10s\n", "metric", "stock", "ours", \
+			"ours/stock"
+		row("cold MiB saved after 60 s", saved[1], saved[2], "%10.1f")
+		row("hot buffer kept resident (%)", kept[1], kept[2], "%10.1f")
+		row("reclaim kdamond cpu per wall s", cpu[1], cpu[2], "%10.4f")
+		row("paddr ns per region per sample", ns[1], ns[2], "%10.0f")
+		exit !(saved[1] || saved[2] || ns[1] || ns[2])
+	}' "${res[stock]}" "${res[ours]}" || failed=1
+	echo "   targets: memory saved at least stock's, CPU per region-sample"
+	echo "   at most stock's"
+	return $failed
+}
+
 # === Main ===
 
 if [ $# -eq 0 ]; then
@@ -287,7 +357,7 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 	echo "bench: building the bench kernel" >&2
 	"$T/build-kernel.sh" bench || die "kernel build failed"
 	case " $* " in
-	*" stock-vs-ours "* | *" schemes-latency "*)
+	*" stock-vs-ours "* | *" schemes-latency "* | *" reclaim "*)
 		echo "bench: building the stock kernel" >&2
 		"$T/build-kernel.sh" stock || die "stock kernel build failed" ;;
 	esac
