@@ -153,11 +153,19 @@ static void damon_pa_prepare_access_checks(struct damon_ctx *ctx)
 		damon_for_each_region(r, t) {
 			r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
 			pfn = PHYS_PFN(r->sampling_addr);
+			r->sampling_armed = true;
 			if (damon_pa_seen_has(&seen, pfn))
 				continue;
 			folio = damon_get_folio(pfn);
-			if (!folio)
+			/*
+			 * Most frames of a cold region are free: the check
+			 * need not look them up again.  A frame allocated
+			 * in between loses one sample at most.
+			 */
+			if (!folio) {
+				r->sampling_armed = false;
 				continue;
+			}
 			damon_pa_folio_mkold(folio);
 			damon_pa_see(&seen, folio, false);
 			folio_put(folio);
@@ -189,8 +197,10 @@ static unsigned int damon_pa_check_accesses(struct damon_ctx *ctx)
 
 	damon_for_each_target(t, ctx) {
 		damon_for_each_region(r, t) {
-			accessed = damon_pa_accessed(&seen,
-						     PHYS_PFN(r->sampling_addr));
+			accessed = r->sampling_armed &&
+				damon_pa_accessed(&seen,
+						  PHYS_PFN(r->sampling_addr));
+			r->sampling_armed = false;
 			damon_update_region_access_rate(r, accessed,
 							&ctx->attrs);
 			max_nr_accesses = max(max_nr_accesses, r->nr_accesses);
