@@ -11,8 +11,9 @@
  * written in pages.
  *
  * "damon-operations-bench" is no test but a benchmark: it prints how long the
- * gap tree search and the linear walk take on large trees and asserts
- * nothing about time.  It is marked slow, so that a run filtering on
+ * gap tree search and the linear walk take on large trees, and what a
+ * sample costs through DAMON's helpers against the bare page table walk,
+ * and asserts nothing about time.  It is marked slow, so that a run filtering on
  * kunit.filter=speed>slow leaves it out.
  */
 
@@ -820,9 +821,249 @@ static void damon_bench_va_three_regions(struct kunit *test)
 		   nr_maps, tree_ns, linear_ns, ratio / 100, ratio % 100);
 }
 
+/* === Benchmark: the cost of a sample === */
+
+/*
+ * What a region-sample costs at the least, next to what it costs through
+ * DAMON's own helpers, on a mapping of the test thread's own mm as large as
+ * the workload of the stock-vs-ours overhead test (256 MiB).
+ *
+ * The floor takes a random address in each of as many equal slices of the
+ * mapping as there are regions, in address order as DAMON visits its
+ * regions (so that the walks share as much of the page table and the
+ * caches as DAMON's can), descends the page table to it and tests and
+ * clears its Accessed bit: reading the last sample and arming the next in
+ * one go, with mmap_lock held across the whole loop, no regions, no VMA
+ * lookup and no counting.  The page table lock stays, as
+ * clearing a bit of an entry that turned into a swap entry meanwhile would
+ * corrupt it.
+ *
+ * DAMON's pass is damon_va_check_accesses() for one target whose mm is
+ * known: a check of every region's sampling address, the count update, then
+ * the arming of new addresses and the TLB flush (damon_vaddr.flush_tlb).
+ * It cannot call the function itself: a KUnit thread is a kernel thread, so
+ * the target's pid would give no mm.
+ */
+#define DAMON_BENCH_VA_SAMPLE_SZ	(256UL << 20)
+
+struct damon_bench_va_sampling {
+	unsigned long nr_regions;
+	bool thp;
+};
+
+static const struct damon_bench_va_sampling damon_bench_va_samplings[] = {
+	{ .nr_regions = 1000 }, { .nr_regions = 10000 },
+	{ .nr_regions = 1000, .thp = true }, { .nr_regions = 10000, .thp = true },
+};
+
+static void damon_bench_va_sampling_desc(const struct damon_bench_va_sampling *p,
+					 char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "regions=%lu pages=%s",
+		 p->nr_regions, p->thp ? "thp" : "pte");
+}
+
+KUNIT_ARRAY_PARAM(damon_bench_va_samplings, damon_bench_va_samplings,
+		  damon_bench_va_sampling_desc);
+
+/* What one pass of either kind works on. */
+struct damon_bench_va_pass {
+	struct vm_area_struct *vma;	/* of the floor, under mmap_lock */
+	struct damon_target *t;
+	struct damon_attrs attrs;
+	unsigned long start, nr_samples, sz_slice;
+	unsigned long young;		/* Accessed bits found, kept live */
+};
+
+/* The PMD entry mapping @addr in @mm, or NULL: a plain descent. */
+static pmd_t *damon_bench_va_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+
+	if (pgd_none(pgdp_get(pgd)) || pgd_bad(pgdp_get(pgd)))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(p4dp_get(p4d)) || p4d_bad(p4dp_get(p4d)))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(pudp_get(pud)) || pud_leaf(pudp_get(pud)) ||
+	    pud_bad(pudp_get(pud)))
+		return NULL;
+	return pmd_offset(pud, addr);
+}
+
+/* Test and clear the Accessed bit mapping @addr of @vma. */
+static bool damon_bench_va_floor_one(struct vm_area_struct *vma,
+				     unsigned long addr)
+{
+	pmd_t *pmd = damon_bench_va_pmd(vma->vm_mm, addr);
+	spinlock_t *ptl;	/* the page table lock */
+	bool young = false;
+	pte_t *pte;
+
+	if (!pmd)
+		return false;
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	if (pmd_trans_huge(pmdp_get_lockless(pmd))) {
+		ptl = pmd_trans_huge_lock(pmd, vma);
+		if (ptl) {
+			young = pmdp_test_and_clear_young(vma, addr, pmd);
+			spin_unlock(ptl);
+			return young;
+		}
+	}
+#endif
+	pte = pte_offset_map_lock(vma->vm_mm, pmd, addr, &ptl);
+	if (!pte)
+		return false;
+	if (pte_present(ptep_get(pte)))
+		young = ptep_test_and_clear_young(vma, addr, pte);
+	pte_unmap_unlock(pte, ptl);
+	return young;
+}
+
+static void damon_bench_va_floor_pass(struct damon_bench_va_pass *p)
+{
+	unsigned long i, addr, slice = p->start;
+
+	for (i = 0; i < p->nr_samples; i++, slice += p->sz_slice) {
+		addr = damon_rand(slice, slice + p->sz_slice);
+		p->young += damon_bench_va_floor_one(p->vma, addr);
+	}
+}
+
+/* damon_va_check_accesses() for @p->t, on the test thread's mm. */
+static void damon_bench_va_damon_pass(struct damon_bench_va_pass *p)
+{
+	struct damon_va_lock lk = { .mm = current->mm };
+	struct damon_region *r;
+	bool young;
+
+	damon_for_each_region(r, p->t) {
+		young = false;
+		damon_va_access(&lk, r->sampling_addr, &young);
+		r->sampling_armed = false;
+		damon_update_region_access_rate(r, young, &p->attrs);
+		p->young += young;
+	}
+	damon_va_unlock(&lk);
+	damon_va_arm_target(p->t, current->mm, true);
+}
+
+/* Nanoseconds that @reps passes of @fn take. */
+static u64 damon_bench_va_passes(struct damon_bench_va_pass *p,
+				 void (*fn)(struct damon_bench_va_pass *),
+				 unsigned long reps)
+{
+	unsigned long i;
+	u64 start;
+
+	start = ktime_get_ns();
+	for (i = 0; i < reps; i++) {
+		fn(p);
+		cond_resched();
+	}
+	return ktime_get_ns() - start;
+}
+
+/*
+ * Nanoseconds per sample of @fn: the best of a few long batches, as
+ * damon_bench_va_time().
+ */
+static u64 damon_bench_va_sample_ns(struct damon_bench_va_pass *p,
+				    void (*fn)(struct damon_bench_va_pass *))
+{
+	unsigned long reps = 1;
+	u64 ns, best = U64_MAX;
+	int i;
+
+	while (damon_bench_va_passes(p, fn, reps) < DAMON_BENCH_VA_BATCH_NS)
+		reps *= 2;
+	for (i = 0; i < DAMON_BENCH_VA_BATCHES; i++) {
+		ns = damon_bench_va_passes(p, fn, reps);
+		best = min(best, ns);
+	}
+	return div64_u64(best, reps * p->nr_samples);
+}
+
+/*
+ * Map and fault in the mapping, huge pages or small as asked, cut it into
+ * the regions of a target, and time both kinds of pass.  Asserts only that
+ * the mapping is in place.
+ */
+static void damon_bench_va_sampling(struct kunit *test)
+{
+	const struct damon_bench_va_sampling *param = test->param_value;
+	struct damon_bench_va_pass p = {
+		.attrs = { .sample_interval = 5000, .aggr_interval = 100000 },
+		.nr_samples = param->nr_regions,
+	};
+	struct mm_struct *mm;
+	unsigned long addr, nr_huge = 0;
+	struct damon_region *r;
+	u64 floor_ns = 0, damon_ns, ratio;
+	pmd_t *pmd;
+	int err;
+
+	p.start = damon_test_va_mmap(test,
+				     DAMON_BENCH_VA_SAMPLE_SZ >> PAGE_SHIFT);
+	mm = current->mm;
+	/* Refused without THP: the faults below map small pages then. */
+	do_madvise(mm, p.start, DAMON_BENCH_VA_SAMPLE_SZ,
+		   param->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	for (addr = p.start; addr < p.start + DAMON_BENCH_VA_SAMPLE_SZ;
+	     addr += PAGE_SIZE) {
+		damon_test_va_touch(test, addr);
+		if (!(addr & (PMD_SIZE - 1)))
+			cond_resched();
+	}
+
+	p.t = damon_new_target();
+	KUNIT_ASSERT_NOT_NULL(test, p.t);
+	err = kunit_add_action_or_reset(test, damon_test_va_free_target, p.t);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	p.sz_slice = ALIGN_DOWN(DAMON_BENCH_VA_SAMPLE_SZ / param->nr_regions,
+				PAGE_SIZE);
+	for (addr = p.start; damon_nr_regions(p.t) < param->nr_regions;
+	     addr += p.sz_slice) {
+		r = damon_new_region(addr, addr + p.sz_slice);
+		KUNIT_ASSERT_NOT_NULL(test, r);
+		damon_add_region(r, p.t);
+	}
+	KUNIT_ASSERT_EQ(test, damon_nr_regions(p.t), param->nr_regions);
+
+	mmap_read_lock(mm);
+	p.vma = vma_lookup(mm, p.start);
+	if (p.vma && p.vma->vm_end < p.start + DAMON_BENCH_VA_SAMPLE_SZ)
+		p.vma = NULL;
+	for (addr = p.start; p.vma && addr < p.vma->vm_end; addr += PMD_SIZE) {
+		pmd = damon_bench_va_pmd(mm, addr);
+		nr_huge += pmd && pmd_trans_huge(pmdp_get_lockless(pmd));
+	}
+	if (p.vma)
+		floor_ns = damon_bench_va_sample_ns(&p, damon_bench_va_floor_pass);
+	mmap_read_unlock(mm);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, p.vma, "the mapping is not one VMA");
+
+	damon_va_arm_target(p.t, mm, true);
+	damon_ns = damon_bench_va_sample_ns(&p, damon_bench_va_damon_pass);
+	ratio = div64_u64(damon_ns * 100, max(floor_ns, 1ULL));
+	kunit_info(test,
+		   "sampling regions=%lu pages=%s huge_pct=%lu flush_tlb=%d floor_ns_per_sample=%llu damon_ns_per_sample=%llu ratio=%llu.%02llu\n",
+		   param->nr_regions, param->thp ? "thp" : "pte",
+		   nr_huge * 100 / (DAMON_BENCH_VA_SAMPLE_SZ / PMD_SIZE),
+		   READ_ONCE(damon_va_flush_tlb), floor_ns, damon_ns,
+		   ratio / 100, ratio % 100);
+}
+
 static struct kunit_case damon_bench_va_cases[] = {
 	KUNIT_CASE_PARAM_ATTR(damon_bench_va_three_regions,
 			      damon_bench_va_sizes_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	KUNIT_CASE_PARAM_ATTR(damon_bench_va_sampling,
+			      damon_bench_va_samplings_gen_params,
 			      { .speed = KUNIT_SPEED_SLOW }),
 	{},
 };
