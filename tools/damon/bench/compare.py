@@ -16,7 +16,9 @@ damon:damon_aggregated events, stamped on the same clock):
   - An aggregation is the run of events of one kdamond pass: ascending
     addresses, stamped together.  Its window runs from the previous
     aggregation's stamp to its own (under emulation that is often longer
-    than the aggregation interval set; the table shows the mean).
+    than the aggregation interval set; the table shows the mean).  With
+    an intervals goal (goal=1 on the results line) the interval set is no
+    bound: every window is the real gap.
   - Only windows that lie inside one phase and start at least --settle-ms
     (default 500 ms, some three to five aggregations) after the phase
     began are scored: the window across a phase change mixes two truths,
@@ -30,6 +32,9 @@ damon:damon_aggregated events, stamped on the same clock):
     precision: reported hot bytes that are truly hot / reported hot bytes;
     recall: truly hot bytes reported hot / truly hot bytes; both summed
     over all scored windows.
+  - kdamond cpu/wall: the kdamond's CPU time over the phases per wall
+    second; with a goal, the tuned sampling and aggregation intervals the
+    run ended at.
 
 Overhead, per region bounds (@min..max): kdamond CPU per wall second, and
 from the trace taken meanwhile the mean number of regions, the real
@@ -115,7 +120,8 @@ def overlap(lo, hi, rng):
 
 
 def score_accuracy(truth, trace, aggr_ns, settle_ns):
-    """Sums of one boot's run of one pattern, see the module comment."""
+    """Sums of one boot's run of one pattern, see the module comment.
+    An @aggr_ns of None means tuned intervals."""
     phases, stalls = read_truth(truth)
     aggrs, dropped = read_aggregations(trace)
     s = collections.Counter(dropped=dropped)
@@ -123,10 +129,14 @@ def score_accuracy(truth, trace, aggr_ns, settle_ns):
     for stamp, regions in aggrs:
         # The window is what really passed since the last aggregation,
         # which under emulation can be well over the interval set.
-        if prev is not None and stamp - prev < 3 * aggr_ns:
+        if prev is not None and (aggr_ns is None or
+                                 stamp - prev < 3 * aggr_ns):
             win = prev
             s['intervals'] += 1
             s['interval_ns'] += stamp - prev
+        elif aggr_ns is None:
+            prev = stamp
+            continue
         else:
             win = stamp - aggr_ns
         prev = stamp
@@ -178,10 +188,17 @@ def collect(kernel_dirs, settle_ns):
                 kv = read_kv(line)
                 if line.startswith('accuracy '):
                     pat = kv['pattern']
+                    tuned = kv.get('goal') == '1'
                     s = score_accuracy(os.path.join(d, pat + '.truth'),
                                        os.path.join(d, pat + '.trace'),
+                                       None if tuned else
                                        int(kv['aggr_us']) * 1000, settle_ns)
                     s['lost'] += int(kv['lost'])
+                    for k in ('cpu_ns', 'wall_ns', 'tuned_sample_us',
+                              'tuned_aggr_us'):
+                        if k in kv:
+                            s[k] += int(kv[k])
+                    s['tuned_runs'] += 'tuned_sample_us' in kv
                     acc[pat].update(s)
                     per_boot.append(f'{kernel} {d} {pat}: {dict(s)}')
                 elif line.startswith('overhead '):
@@ -222,6 +239,13 @@ def collect(kernel_dirs, settle_ns):
                                             s['intervals'] / 10**6)
             if s['lost'] or s['dropped']:
                 m[f'{pat} lost events/aggrs'] = s['lost'] + s['dropped']
+            if s['wall_ns']:
+                m[f'{pat} kdamond cpu/wall'] = s['cpu_ns'] / s['wall_ns']
+            if s['tuned_runs']:
+                m[f'{pat} tuned sample ms'] = (s['tuned_sample_us'] /
+                                               s['tuned_runs'] / 1000)
+                m[f'{pat} tuned aggr ms'] = (s['tuned_aggr_us'] /
+                                             s['tuned_runs'] / 1000)
         for cfg, o in overhead.items():
             for name, v in o.items():
                 m[f'{name} {cfg}'] = sum(v) / len(v)
@@ -238,9 +262,11 @@ def collect(kernel_dirs, settle_ns):
     return metrics, per_boot
 
 
-ORDER = [f'{p} {m}' for p in ('stairs', 'zigzag')
-         for m in ('wss error %', 'hot precision %', 'hot recall %',
-                   'scored windows', 'stalled windows', 'aggr ms')]
+ORDER = [f'{p} {m}' for p in ('stairs', 'zigzag', 'autotune-stairs',
+                               'autotune-zigzag')
+         for m in ('wss error %', 'kdamond cpu/wall', 'hot precision %',
+                   'hot recall %', 'scored windows', 'stalled windows',
+                   'aggr ms', 'tuned sample ms', 'tuned aggr ms')]
 ORDER += [f'{m} {c}' for c in ('@10..1000', '@1000..10000')
           for m in ('cpu/wall', 'nr_regions', 'aggr ms', 'ns/region/sample',
                     'workload passes/s')]

@@ -4,9 +4,9 @@
  * truth about them logged on CLOCK_MONOTONIC, the clock the damon trace
  * events are stamped with once trace_clock is "mono".
  *
- *   pattern [-g] [-n] stairs   <nr_buffers> <MiB each> <phase_ms> <nr_phases>
- *   pattern [-g] [-n] zigzag   <MiB each> <phase_ms> <nr_phases>
- *   pattern [-g] [-n] gradient <nr_buffers> <MiB each>
+ *   pattern [-g] [-n] [-p ms] [-i MiB] stairs   <nr_buffers> <MiB each> <phase_ms> <nr_phases>
+ *   pattern [-g] [-n] [-p ms] [-i MiB] zigzag   <MiB each> <phase_ms> <nr_phases>
+ *   pattern [-g] [-n] [-i MiB] gradient <nr_buffers> <MiB each>
  *
  * stairs sweeps one buffer at a time, the next one every phase (wrapping
  * around); zigzag is stairs with two large buffers.  gradient runs until
@@ -23,16 +23,27 @@
  * nothing else would make the CPU walk the page tables again.  -n leaves
  * that out, for a hot set that stays in the TLB.
  *
+ * -p paces the sweeps of stairs and zigzag: one starts every that many
+ * milliseconds (or at once if the last one ended later), so that a page of
+ * the hot buffer is touched at that period rather than as often as the CPU
+ * can, as a hot set of a real program is; how often a sample finds a page
+ * accessed then depends on the sampling interval.  -i maps an idle buffer of
+ * that many MiB besides, populated like the others and never swept: memory
+ * a program keeps but does not use, which makes the hot set a smaller share
+ * of the whole.
+ *
  * The phases start on SIGUSR1 (or at once with -g), so that the monitor
  * can be set up on a process whose memory is already in place.  Output,
  * flushed line by line:
  *
  *   pid <pid>
  *   buffer <idx> <start>-<end>             hexadecimal, end exclusive
+ *   idle <start>-<end>                     the -i buffer
  *   ready
  *   phase <n> <mono ns> hot <idx>          at the start of each phase
  *   stall <n> <from ns> <to ns>            a sweep ended STALL_MS or more
- *                                          after the previous one
+ *                                          after the previous one (more
+ *                                          than the -p period)
  *   sweeps <n> <count> avg_us <us>         at the end of each phase
  *   end <mono ns>
  *   passes <count> <mono ns>               gradient, on SIGUSR2
@@ -71,15 +82,19 @@ static char *buffers[MAX_BUFFERS];
 static unsigned long buffer_sz;
 static char *scratch;
 static unsigned long scratch_sz;
+/* -p: nanoseconds from the start of one sweep to the start of the next. */
+static unsigned long long pace_ns;
 
 static void print_usage(void)
 {
 	fprintf(stderr,
-		"usage: pattern [-g] [-n] stairs <nr_buffers> <MiB> <phase_ms> <nr_phases>\n"
-		"       pattern [-g] [-n] zigzag <MiB> <phase_ms> <nr_phases>\n"
-		"       pattern [-g] [-n] gradient <nr_buffers> <MiB>\n"
+		"usage: pattern [options] stairs <nr_buffers> <MiB> <phase_ms> <nr_phases>\n"
+		"       pattern [options] zigzag <MiB> <phase_ms> <nr_phases>\n"
+		"       pattern [options] gradient <nr_buffers> <MiB>\n"
 		"  -g: start at once instead of waiting for SIGUSR1\n"
-		"  -n: do not flush the TLB after each sweep\n");
+		"  -n: do not flush the TLB after each sweep\n"
+		"  -p ms: start a sweep of stairs or zigzag every ms milliseconds\n"
+		"  -i MiB: map an idle buffer of MiB besides\n");
 	exit(2);
 }
 
@@ -135,11 +150,23 @@ static char *map_populated(unsigned long sz)
 	return p;
 }
 
+/* Sleep until @t on the monotonic clock. */
+static void sleep_until(unsigned long long t)
+{
+	struct timespec ts = {
+		.tv_sec = t / 1000000000ULL,
+		.tv_nsec = t % 1000000000ULL,
+	};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL))
+		;
+}
+
 /* Sweep buffer @idx for @ms milliseconds as phase @n, logging both ends. */
 static void run_phase(int n, int idx, unsigned long ms)
 {
 	unsigned long long start = mono_ns(), end = start + ms * 1000000ULL;
-	unsigned long long now = start, prev, sweeps = 0;
+	unsigned long long now = start, prev, next = start, sweeps = 0;
 	char val = 1;
 
 	printf("phase %d %llu hot %d\n", n, start, idx);
@@ -150,8 +177,15 @@ static void run_phase(int n, int idx, unsigned long ms)
 		sweeps++;
 		prev = now;
 		now = mono_ns();
-		if (now - prev >= STALL_MS * 1000000ULL)
+		if (now - prev >= pace_ns + STALL_MS * 1000000ULL)
 			printf("stall %d %llu %llu\n", n, prev, now);
+		if (!pace_ns)
+			continue;
+		/* Late: start the next one now rather than catch up. */
+		next = next + pace_ns > now ? next + pace_ns : now;
+		sleep_until(next < end ? next : end);
+		if (next >= end)
+			now = mono_ns();
 	}
 	printf("sweeps %d %llu avg_us %llu\n", n, sweeps,
 	       (now - start) / 1000 / sweeps);
@@ -185,7 +219,7 @@ static void run_gradient(int nr_buffers)
 
 int main(int argc, char *argv[])
 {
-	unsigned long mib, phase_ms = 0, nr_phases = 0;
+	unsigned long mib, phase_ms = 0, nr_phases = 0, idle_mib = 0;
 	int nr_buffers, i, go = 0, sig;
 	const char *mode;
 	sigset_t set;
@@ -195,8 +229,17 @@ int main(int argc, char *argv[])
 			go = 1;
 		else if (!strcmp(argv[1], "-n"))
 			no_flush = 1;
+		else if (!strcmp(argv[1], "-p") && argc > 2)
+			pace_ns = arg_ulong(argv[2]) * 1000000ULL;
+		else if (!strcmp(argv[1], "-i") && argc > 2)
+			idle_mib = arg_ulong(argv[2]);
 		else
 			print_usage();
+		/* The option's value. */
+		if (!strcmp(argv[1], "-p") || !strcmp(argv[1], "-i")) {
+			argv++;
+			argc--;
+		}
 	}
 	if (argc < 2)
 		print_usage();
@@ -218,7 +261,7 @@ int main(int argc, char *argv[])
 		print_usage();
 	}
 	if (nr_buffers < 1 || nr_buffers > MAX_BUFFERS || !mib ||
-	    mib > (1UL << 20))
+	    mib > (1UL << 20) || idle_mib > (1UL << 20))
 		print_usage();
 	buffer_sz = mib << 20;
 
@@ -239,6 +282,14 @@ int main(int argc, char *argv[])
 		madvise(buffers[i], buffer_sz, MADV_COLD);
 		printf("buffer %d 0x%lx-0x%lx\n", i, (unsigned long)buffers[i],
 		       (unsigned long)buffers[i] + buffer_sz);
+	}
+	if (idle_mib) {
+		char *idle = map_populated(idle_mib << 20);
+
+		memset(idle, 1, idle_mib << 20);
+		madvise(idle, idle_mib << 20, MADV_COLD);
+		printf("idle 0x%lx-0x%lx\n", (unsigned long)idle,
+		       (unsigned long)idle + (idle_mib << 20));
 	}
 	printf("ready\n");
 	fflush(stdout);

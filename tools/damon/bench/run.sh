@@ -35,6 +35,21 @@
 #                   saved after 60 s, how much of the hot buffer stayed,
 #                   kdamond CPU; and paddr monitoring's kdamond CPU per
 #                   region per sample; one boot of each, about 8 minutes
+#   sampling-cost   the same two kernels: kdamond ns per region per sample
+#                   at 1000..10000 regions (stock-vs-ours.sh overhead-many),
+#                   against a floor from the slow KUnit case
+#                   damon_bench_va_sampling (damon-operations-bench, run in
+#                   ours' boot): the bare page table descent and
+#                   test-and-clear of an Accessed bit at random addresses,
+#                   next to DAMON's check and arming of real regions; one
+#                   boot of each, about 4 minutes
+#   autotune        the same two kernels: kdamond CPU per wall second and
+#                   WSS error on paced stairs and zigzag with much idle
+#                   memory (stock-vs-ours.sh autotune, scored by
+#                   compare.py), ours with intervals_goal 400 bp / 3 aggrs /
+#                   5 ms..10 s, stock at its default 5 ms / 100 ms;
+#                   AUTOTUNE_SECS (default 120) per pattern and
+#                   AUTOTUNE_PHASES (8); one boot of each, about 12 minutes
 #
 # A section is a function bench_<name> listed in SECTIONS.  An in-kernel
 # benchmark is a KUnit suite marked slow, run by booting with
@@ -43,7 +58,8 @@
 # section to tabulate.  vm_bench() boots the kernel for either.
 #
 # Environment: NO_BUILD=1 to reuse the last bench (and stock) kernel;
-# STOCK_REPS; KVM, VM_MEM and VM_SMP as for vm-run.
+# STOCK_REPS; AUTOTUNE_SECS, AUTOTUNE_PHASES; KVM, VM_MEM and VM_SMP as for
+# vm-run.
 
 set -uo pipefail
 
@@ -54,7 +70,7 @@ KERNEL=$BUILD/obj-bench/arch/x86/boot/bzImage
 STOCK_KERNEL=$BUILD/obj-stock/arch/x86/boot/bzImage
 
 SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours schemes-latency
-	  reclaim)
+	  reclaim sampling-cost autotune)
 
 # One benchmark run at a time: they share build/vm/bench* and the CPU.
 mkdir -p "$BUILD"
@@ -343,6 +359,147 @@ bench_reclaim() {
 	return $failed
 }
 
+# The cost of a region-sample, stock against ours: the "overhead many" test
+# of stock-vs-ours.sh on one boot of each kernel, ours booting with the
+# floor microbenchmark of damon-operations-bench as well.
+bench_sampling_cost() {
+	local workload=$BUILD/bench/pattern kernel image name append failed=0
+	local glob=damon-operations-bench.damon_bench_va_sampling table
+	local klog=$BUILD/vm/bench-cost-ours/console.log
+	local -A res
+
+	echo "== sampling-cost: kdamond ns per region per sample, stock and ours,"
+	echo "   against the bare page table walk (one boot of each kernel)"
+	mkdir -p "$BUILD/bench"
+	gcc -O2 -Wall -o "$workload" "$T/bench/pattern.c" ||
+		{ echo "bench: cannot build the workload" >&2; return 1; }
+	for kernel in stock ours; do
+		image=$KERNEL
+		append="kunit.filter_glob=$glob"
+		if [ $kernel = stock ]; then
+			image=$STOCK_KERNEL
+			append=kunit.enable=0
+		fi
+		name=bench-cost-$kernel
+		if BOOT_KERNEL=$image vm_bench "$name" "$append" \
+			"$T/bench/stock-vs-ours.sh" "$workload" /tmp/out \
+			overhead-many; then
+			res[$kernel]=$BUILD/vm/$name/out
+		else
+			echo "bench: $kernel failed; see" \
+				"$BUILD/vm/$name/console.log" >&2
+			failed=1
+		fi
+	done
+	[ -n "${res[stock]:-}" ] && [ -n "${res[ours]:-}" ] || return 1
+	if kunit_failed "$klog"; then
+		echo "bench: damon_bench_va_sampling failed; see $klog" >&2
+		failed=1
+	fi
+	table=$(python3 "$T/bench/compare.py" "stock=${res[stock]}" \
+		"ours=${res[ours]}") || return 1
+	{
+		echo "$table"
+		grep -h '^overhead ' "${res[ours]}/results.txt"
+		grep -o 'sampling regions=.*' "$klog" | tr -d '\r'
+	} | awk '
+	function kv(from,	i, w) {
+		delete v
+		for (i = from; i <= NF; i++) {
+			split($i, w, "=")
+			v[w[1]] = w[2]
+		}
+	}
+	$1 == "ns/region/sample" && $2 == "@1000..10000" {
+		ours = $3; stock = $4
+	}
+	$1 == "nr_regions" && $2 == "@1000..10000" { nr = $3 }
+	$1 == "overhead" { kv(2); thp_kib = v["thp_kib"] }
+	$1 == "sampling" {
+		kv(2)
+		k = v["pages"] " " v["regions"]
+		floor[k] = v["floor_ns_per_sample"]
+		damon[k] = v["damon_ns_per_sample"]
+		keys[++n] = k
+	}
+	END {
+		# The floor of the pages the workload had, at the nearer count.
+		pages = thp_kib * 1024 >= 128 * 1048576 ? "thp" : "pte"
+		k = pages " " (nr < 3162 ? 1000 : 10000)
+		printf "%-30s %10s %10s %10s %10s %10s\n", "ns per region-sample",
+			"stock", "ours", "floor", "ours/stock", "ours/floor"
+		printf "%-30s %10.0f %10.0f %10s %10.3f %10s\n",
+			"kdamond @1000..10000", stock, ours,
+			k in floor ? floor[k] : "-", ours / (stock ? stock : 1),
+			k in floor && floor[k] ? \
+				sprintf("%.2f", ours / floor[k]) : "-"
+		printf "   kdamond: %.0f regions on average, huge pages %d MiB;" \
+			" floor: %s pages, %s regions\n", nr, thp_kib / 1024,
+			pages, (nr < 3162 ? 1000 : 10000)
+		printf "%-30s %10s %10s %10s\n", "in-kernel, per sample",
+			"floor", "damon", "damon/floor"
+		for (i = 1; i <= n; i++)
+			printf "%-30s %10d %10d %10.2f\n", "pages=" keys[i],
+				floor[keys[i]], damon[keys[i]],
+				damon[keys[i]] / (floor[keys[i]] ? floor[keys[i]] : 1)
+		exit !(ours && stock && n)
+	}' || failed=1
+	echo "   floor: a random address, page table descent and test-and-clear"
+	echo "   of its Accessed bit under mmap_lock, no DAMON bookkeeping;"
+	echo "   damon: the check and arming of real regions (vaddr-kunit.h)."
+	echo "   target: ours/stock at most 0.5"
+	return $failed
+}
+
+# Intervals auto-tuning, stock at its default intervals against ours with
+# a goal: stock-vs-ours.sh autotune, one boot of each kernel.
+bench_autotune() {
+	local workload=$BUILD/bench/pattern kernel image name failed=0 table
+	local secs=${AUTOTUNE_SECS:-120} phases=${AUTOTUNE_PHASES:-8} settle
+	local -A res
+
+	echo "== autotune: ours with intervals_goal 400 bp / 3 aggrs /"
+	echo "   5 ms..10 s against stock at 5 ms / 100 ms, ${secs} s per"
+	echo "   pattern (one boot of each kernel)"
+	mkdir -p "$BUILD/bench"
+	gcc -O2 -Wall -o "$workload" "$T/bench/pattern.c" ||
+		{ echo "bench: cannot build the workload" >&2; return 1; }
+	for kernel in stock ours; do
+		image=$KERNEL
+		[ $kernel = stock ] && image=$STOCK_KERNEL
+		name=bench-autotune-$kernel
+		if BOOT_KERNEL=$image vm_bench "$name" kunit.enable=0 \
+			env AUTOTUNE_SECS="$secs" AUTOTUNE_PHASES="$phases" \
+			"$T/bench/stock-vs-ours.sh" "$workload" /tmp/out \
+			autotune; then
+			res[$kernel]=$BUILD/vm/$name/out
+		else
+			echo "bench: $kernel failed; see" \
+				"$BUILD/vm/$name/console.log" >&2
+			failed=1
+		fi
+	done
+	[ -n "${res[stock]:-}" ] && [ -n "${res[ours]:-}" ] || return 1
+	# A fifth of a phase: a few of ours' tuned aggregations.
+	settle=$((secs * 1000 / phases / 5))
+	table=$(python3 "$T/bench/compare.py" --settle-ms "$settle" \
+		"stock=${res[stock]}" "ours=${res[ours]}") || return 1
+	echo "$table"
+	echo "$table" | awk '
+	$1 ~ /^autotune-/ && $2 == "kdamond" { cpu[$1] = $NF }
+	$1 ~ /^autotune-/ && $2 == "wss" { err[$1] = $(NF - 2) }
+	END {
+		for (p in cpu)
+			printf "   %s: cpu ours/stock %s (target <= 0.2),"\
+				" wss error ours %s%% (target <= 10)\n",
+				p, cpu[p], err[p]
+		exit !length(cpu)
+	}' || failed=1
+	echo "   windows starting less than $settle ms after a phase change"
+	echo "   are skipped; the workload is paced, see stock-vs-ours.sh"
+	return $failed
+}
+
 # === Main ===
 
 if [ $# -eq 0 ]; then
@@ -357,7 +514,8 @@ if [ "${NO_BUILD:-0}" != 1 ]; then
 	echo "bench: building the bench kernel" >&2
 	"$T/build-kernel.sh" bench || die "kernel build failed"
 	case " $* " in
-	*" stock-vs-ours "* | *" schemes-latency "* | *" reclaim "*)
+	*" stock-vs-ours "* | *" schemes-latency "* | *" reclaim "* | \
+	*" sampling-cost "* | *" autotune "*)
 		echo "bench: building the stock kernel" >&2
 		"$T/build-kernel.sh" stock || die "stock kernel build failed" ;;
 	esac

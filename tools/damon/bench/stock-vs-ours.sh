@@ -19,7 +19,7 @@
 #                   1000..10000 regions, traced meanwhile to see how many
 #                   regions and aggregations that bought
 #                   (overhead-<config>.trace), and how fast the workload
-#                   went meanwhile
+#                   went meanwhile; overhead-many is the second alone
 #   latency         how long "echo commit > state" takes at sampling
 #                   intervals of 5 ms and 1 s (aggregation 20x sampling),
 #                   issued at random points of the aggregation interval
@@ -28,7 +28,14 @@
 #                   stay in the TLB, into <out dir>/tlb/; on a kernel with
 #                   damon_vaddr.flush_tlb, these and overhead default once
 #                   more with it set, into <out dir>/tlb-flush/
+#   autotune        stairs and zigzag paced and with much idle memory, for
+#                   AUTOTUNE_SECS each, as autotune-stairs and
+#                   autotune-zigzag, with kdamond CPU time over the run;
+#                   where the kernel has intervals_goal, with the goal
+#                   AUTOTUNE_GOAL set (else at the default intervals), and
+#                   the tuned intervals it ended at (see below)
 #
+# Every accuracy line also has the kdamond's CPU time over the phases.
 # Results other than files are "key=value" lines on stdout, also appended
 # to <out dir>/results.txt.  Tunables come from the environment (see
 # below); the defaults keep one boot under about three minutes.
@@ -49,6 +56,27 @@ CPU_WARMUP_S=${CPU_WARMUP_S:-4}		# before measuring kdamond CPU
 CPU_SECS=${CPU_SECS:-10}		# the measurement itself
 LAT_FAST_REPS=${LAT_FAST_REPS:-40}	# commits at 5 ms sampling
 LAT_SLOW_REPS=${LAT_SLOW_REPS:-5}	# commits at 1 s sampling
+# The autotune workloads.  The goal asks for 4% of the possible access
+# events.  Plain stairs touches its hot tenth of the memory as often as
+# the CPU can, so every sample of it finds an access whatever the interval:
+# 10% of the events at any interval, and the tuner shrinks the intervals
+# to their minimum.  A hot set below 4% would be as bad the other way: the
+# share stays below the goal at any interval, and the intervals grow to the
+# maximum.  A goal has a point of balance only where longer intervals see
+# more: here each hot page is touched once every AUTOTUNE_PACE_MS (50 ms,
+# pattern -p) and the hot buffer is 5% of the memory (stairs over 20
+# buffers, zigzag's two beside an idle 360 MiB, pattern -i).  A sample of
+# s ms then finds a hot page accessed with a chance of s / 50, so the events
+# are 5% * s / 50 of the possible ones and meet the goal at s = 40 ms, eight
+# times the default 5 ms; the default still sees a hot region in nearly
+# every aggregation (1 - 0.9^20 = 88%).
+AUTOTUNE_SECS=${AUTOTUNE_SECS:-120}		# each pattern
+AUTOTUNE_PHASES=${AUTOTUNE_PHASES:-8}
+AUTOTUNE_PACE_MS=${AUTOTUNE_PACE_MS:-50}
+AUTOTUNE_STAIRS=${AUTOTUNE_STAIRS:-"20 10"}	# buffers, MiB each
+AUTOTUNE_ZIGZAG=${AUTOTUNE_ZIGZAG:-"20 360"}	# MiB each, idle MiB
+AUTOTUNE_GOAL=${AUTOTUNE_GOAL:-"400 3 5000 10000000"}	# bp aggrs min max
+TRACE_KB=${TRACE_KB:-16384}		# trace buffer per CPU
 
 TRACE=/sys/kernel/tracing/instances/damon_bench
 results=$out/results.txt
@@ -103,7 +131,7 @@ trace_start() {
 	mkdir -p $TRACE
 	echo 0 > $TRACE/tracing_on
 	echo mono > $TRACE/trace_clock || fail "no mono trace clock"
-	echo 16384 > $TRACE/buffer_size_kb
+	echo "$TRACE_KB" > $TRACE/buffer_size_kb
 	echo > $TRACE/trace
 	echo 1 > $TRACE/events/damon/damon_aggregated/enable ||
 		fail "no damon:damon_aggregated tracepoint"
@@ -129,39 +157,73 @@ kdamond_pid() {
 
 # === Tests ===
 
-# accuracy NAME PATTERN_ARGS...: trace DAMON's view of one pattern run.
+# accuracy NAME PATTERN_ARGS...: trace DAMON's view of one pattern run,
+# with the intervals goal $acc_goal (access_bp aggrs min_sample_us
+# max_sample_us) if it is set and the kernel has the files.
 accuracy() {
-	local name=$1 lost
+	local name=$1 lost kpid c0 c1 t0 t1 goal=0 tuned=
 
 	shift
 	damon_reset || fail "cannot reset the sysfs tree"
 	start_workload "/tmp/$name.truth" "$@"
-	{ damon_setup $wpid 5000 100000 10 1000 && damon_state on; } ||
-		fail "$name: cannot start monitoring"
-	kdamond_pid > /dev/null
+	damon_setup $wpid 5000 100000 10 1000 ||
+		fail "$name: cannot set up monitoring"
+	if [ -n "${acc_goal:-}" ] && damon_has_intervals_goal; then
+		# shellcheck disable=SC2086 # four numbers
+		damon_intervals_goal $acc_goal ||
+			fail "$name: cannot set the intervals goal"
+		goal=1
+	fi
+	damon_state on || fail "$name: cannot start monitoring"
+	kpid=$(kdamond_pid) || exit 1
 	trace_start
 	# Let the kdamond fit its regions to the idle memory first.
 	sleep 1
+	read -r c0 _ < "/proc/$kpid/schedstat"
+	t0=$EPOCHREALTIME
 	kill -USR1 $wpid
 	while ! grep -q '^end' "/tmp/$name.truth"; do
 		kill -0 $wpid 2>/dev/null || fail "$name: the workload died"
 		sleep 0.5
 	done
+	read -r c1 _ < "/proc/$kpid/schedstat"
+	t1=$EPOCHREALTIME
 	lost=$(trace_stop)
 	[ "$(cat "$DAMON_KD/state")" = on ] ||
 		fail "$name: the kdamond stopped during the run"
+	if [ $goal = 1 ]; then
+		damon_state update_tuned_intervals ||
+			fail "$name: cannot read the tuned intervals"
+		tuned="tuned_sample_us=$(cat "$DAMON_CTX/monitoring_attrs/intervals/sample_us")"
+		tuned+=" tuned_aggr_us=$(cat "$DAMON_CTX/monitoring_attrs/intervals/aggr_us")"
+	fi
 	damon_state off || fail "$name: cannot stop monitoring"
 	stop_workload
 	cp "/tmp/$name.truth" "$out/$name.truth"
 	cat $TRACE/trace > "$out/$name.trace"
 	say "accuracy pattern=$name sample_us=5000 aggr_us=100000" \
 		"events=$(grep -c damon_aggregated "$out/$name.trace")" \
-		"lost=$lost"
+		"lost=$lost cpu_ns=$((c1 - c0))" \
+		"wall_ns=$(( ($(us $t1) - $(us $t0)) * 1000 )) goal=$goal $tuned"
+}
+
+# autotune: the paced patterns, for AUTOTUNE_SECS each, with the goal.
+autotune() {
+	local phase_ms=$((AUTOTUNE_SECS * 1000 / AUTOTUNE_PHASES))
+	local acc_goal=$AUTOTUNE_GOAL TRACE_KB=65536
+
+	# shellcheck disable=SC2086
+	accuracy autotune-stairs -p "$AUTOTUNE_PACE_MS" stairs \
+		$AUTOTUNE_STAIRS "$phase_ms" "$AUTOTUNE_PHASES"
+	# shellcheck disable=SC2086
+	set -- $AUTOTUNE_ZIGZAG
+	accuracy autotune-zigzag -p "$AUTOTUNE_PACE_MS" -i "$2" zigzag "$1" \
+		"$phase_ms" "$AUTOTUNE_PHASES"
 }
 
 # overhead NAME MIN MAX: kdamond CPU per wall second with MIN..MAX regions.
 overhead() {
-	local name=$1 min=$2 max=$3 kpid c0 c1 t0 t1 lost
+	local name=$1 min=$2 max=$3 kpid c0 c1 t0 t1 lost thp
 
 	damon_reset || fail "cannot reset the sysfs tree"
 	# shellcheck disable=SC2086
@@ -187,12 +249,14 @@ overhead() {
 	while [ "$(grep -c '^passes' /tmp/gradient.log)" -lt 2 ]; do
 		sleep 0.1
 	done
+	# Whether the samples met huge pages: the floor differs.
+	thp=$(awk '/^AnonHugePages:/ { print $2 }' "/proc/$wpid/smaps_rollup")
 	damon_state off || fail "overhead $name: cannot stop monitoring"
 	stop_workload
 	cat $TRACE/trace > "$out/overhead-$name.trace"
 	say "overhead config=$name sample_us=5000 aggr_us=100000 min=$min max=$max" \
 		"cpu_ns=$((c1 - c0)) wall_ns=$(( ($(us $t1) - $(us $t0)) * 1000 ))" \
-		"lost=$lost $(awk '/^passes/ { p[n] = $2; t[n++] = $3 }
+		"lost=$lost thp_kib=${thp:-0} $(awk '/^passes/ { p[n] = $2; t[n++] = $3 }
 			END { printf "passes=%.0f passes_ns=%.0f", p[1] - p[0], t[1] - t[0] }' \
 			/tmp/gradient.log)"
 }
@@ -284,6 +348,8 @@ for test in "$@"; do
 	zigzag)		accuracy zigzag zigzag $ZIGZAG ;;
 	overhead)	overhead default 10 1000
 			overhead many 1000 10000 ;;
+	overhead-many)	overhead many 1000 10000 ;;
+	autotune)	autotune ;;
 	latency)	latency 5000 "$LAT_FAST_REPS"
 			latency 1000000 "$LAT_SLOW_REPS" ;;
 	tlb)		tlb ;;

@@ -38,6 +38,23 @@ damon_setup() {
 	damon_write $DAMON_CTX/targets/0/pid_target "$pid"
 }
 
+# damon_has_intervals_goal: whether the kernel tunes intervals to a goal.
+damon_has_intervals_goal() {
+	[ -d $DAMON_CTX/monitoring_attrs/intervals/intervals_goal ]
+}
+
+# damon_intervals_goal ACCESS_BP AGGRS MIN_SAMPLE_US MAX_SAMPLE_US: the goal
+# of kdamond 0's context, after damon_setup.
+damon_intervals_goal() {
+	local d=$DAMON_CTX/monitoring_attrs/intervals/intervals_goal
+
+	damon_write $d/access_bp "$1" &&
+	damon_write $d/aggrs "$2" &&
+	# Raise max before min, as for the region bounds.
+	damon_write $d/max_sample_us "$4" &&
+	damon_write $d/min_sample_us "$3"
+}
+
 # damon_state KEYWORD: write KEYWORD (on, off, commit...) to the state file.
 damon_state() {
 	damon_write $DAMON_KD/state "$1"
