@@ -10,7 +10,10 @@
 # Two tests, each printing one "key=value" line:
 #   reclaim   zram swap, a workload with a cold and a hot anonymous buffer
 #             (RECLAIM_MIB each), DAMON_RECLAIM enabled with min_age
-#             RECLAIM_MIN_AGE_US and watermarks that keep it active; after
+#             RECLAIM_MIN_AGE_US, a time quota of RECLAIM_QUOTA_MS (0: only
+#             the default size quota of 128 MiB per second; the default
+#             10 ms lets little through under emulation, where paging out
+#             is slow) and watermarks that keep it active; after
 #             RECLAIM_SECS, how much of each buffer is still resident and
 #             how much CPU the kdamond used per wall second
 #   paddr     a sysfs paddr kdamond over the biggest System RAM resource
@@ -25,6 +28,7 @@ workload=$1
 RECLAIM_MIB=${RECLAIM_MIB:-128}
 RECLAIM_SECS=${RECLAIM_SECS:-60}
 RECLAIM_MIN_AGE_US=${RECLAIM_MIN_AGE_US:-2000000}
+RECLAIM_QUOTA_MS=${RECLAIM_QUOTA_MS:-0}
 PADDR_REGIONS=${PADDR_REGIONS:-1000}
 PADDR_SECS=${PADDR_SECS:-10}
 
@@ -105,6 +109,7 @@ test_reclaim() {
 	param min_age "$RECLAIM_MIN_AGE_US"
 	param sample_interval $SAMPLE_US
 	param aggr_interval $AGGR_US
+	param quota_ms "$RECLAIM_QUOTA_MS"
 	# Always active: the guest has plenty of free memory.
 	param wmarks_high 1000
 	param wmarks_mid 999
