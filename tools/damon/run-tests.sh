@@ -9,6 +9,8 @@
 #   KUNIT_FILTER  glob of KUnit suites to run (kunit.filter_glob), e.g. damon
 #   SELFTESTS     kselftests to run, e.g. "damon_smoke.sh" (default: all)
 #   NO_KUNIT=1    skip the KUnit suites
+#   VM_NUMA       NUMA nodes of the guest (default 2: the tiering tests
+#                 migrate between nodes 0 and 1; 1 for a plain guest)
 
 set -uo pipefail
 
@@ -50,8 +52,8 @@ for t in ${SELFTESTS:-}; do
 done
 
 echo "test: booting the test kernel (console: build/vm/test/console.log)"
-VM_QUIET=1 "$T/vm-run" --name test --timeout "${VM_TIMEOUT:-1800}" \
-	--append "$append" -- \
+VM_NUMA=${VM_NUMA:-2} VM_QUIET=1 "$T/vm-run" --name test \
+	--timeout "${VM_TIMEOUT:-1800}" --append "$append" -- \
 	bash -c 'set -o pipefail; "$0" "$@" 2>&1 | tee /tmp/out/kselftest.tap' \
 	"$KSFT/run_kselftest.sh" "${ksft_args[@]}"
 vm_rc=$?
