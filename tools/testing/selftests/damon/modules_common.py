@@ -110,6 +110,14 @@ class Module:
     def stats(self, names):
         return {name: int(self.read(name)) for name in names}
 
+    @staticmethod
+    def grown(before, after):
+        """What stats grew by from before to after ({name: int} each).
+        A stat under its old value started again from zero, as a new
+        kdamond's do: all of it is growth."""
+        return {n: after[n] - before[n] if after[n] >= before[n]
+                else after[n] for n in after}
+
     def commit(self):
         return self.write('commit_inputs', 'Y')
 
