@@ -214,7 +214,7 @@ def pid_refs(case):
                 'over %d targets: references leak' % (objs1 - objs0, nr))
 
 
-SIGNED = ('pid_target', 'target_nid')
+SIGNED = ('pid_target', 'target_nid', 'nid')
 
 
 def numeric_files():
