@@ -50,15 +50,20 @@ DAMON_MODULE_PARAMS_REGION(damon_lru_sort);
 /* === The schemes === */
 
 /*
- * Access frequency, in per mille of the highest possible, from which a
- * region is hot.  Above 1000 nothing is.
+ * Where hot and cold begin.  hot_permil: access frequency, in per mille of
+ * the highest possible, from which a region is hot (above 1000 none is).
+ * cold_us: time without an access after which a region is cold.
  */
-static unsigned long hot_thres_access_freq __read_mostly = 500;
-module_param(hot_thres_access_freq, ulong, 0600);
-
-/* Time without an access after which a region is cold, in us. */
-static unsigned long cold_min_age __read_mostly = 120000000;
-module_param(cold_min_age, ulong, 0600);
+static struct {
+	unsigned long hot_permil;
+	unsigned long cold_us;
+} damon_lru_sort_thres = {
+	.hot_permil = 500,
+	.cold_us = 120000000,
+};
+module_param_named(hot_thres_access_freq, damon_lru_sort_thres.hot_permil,
+		   ulong, 0600);
+module_param_named(cold_min_age, damon_lru_sort_thres.cold_us, ulong, 0600);
 
 /*
  * Time (ms) each scheme may spend per window of reset_interval ms; 0 for
@@ -144,8 +149,8 @@ static int damon_lru_sort_add_schemes(struct damon_ctx *ctx)
 	/* Checked already, but a divisor is never trusted. */
 	unsigned long aggr = max(ctx->attrs.aggr_interval, 1UL);
 	/* Above 1000 per mille is above the maximum: no region is hot. */
-	unsigned int hot_min = hot_thres_access_freq > 1000 ? max_nr + 1 :
-		mult_frac(max_nr, (unsigned int)hot_thres_access_freq, 1000);
+	unsigned int hot_min = damon_lru_sort_thres.hot_permil > 1000 ? max_nr + 1 :
+		mult_frac(max_nr, (unsigned int)damon_lru_sort_thres.hot_permil, 1000);
 	struct damos_access_pattern hot = {
 		.min_sz_region = PAGE_SIZE,
 		.max_sz_region = ULONG_MAX,
@@ -159,7 +164,7 @@ static int damon_lru_sort_add_schemes(struct damon_ctx *ctx)
 		.max_sz_region = ULONG_MAX,
 		.min_nr_accesses = 0,
 		.max_nr_accesses = 0,
-		.min_age_region = min(cold_min_age / aggr,
+		.min_age_region = min(damon_lru_sort_thres.cold_us / aggr,
 				      (unsigned long)UINT_MAX),
 		.max_age_region = UINT_MAX,
 	};

@@ -178,6 +178,32 @@ int damon_scheme_score(struct damon_ctx *ctx, struct damon_target *t,
 	}
 }
 
+/* Whether the operations sets, rather than the core, judge @type. */
+static bool damos_is_ops_filter(enum damos_filter_type type)
+{
+	return type == DAMOS_FILTER_TYPE_ANON ||
+		type == DAMOS_FILTER_TYPE_MEMCG ||
+		type == DAMOS_FILTER_TYPE_YOUNG;
+}
+
+/* Whether @folio has the property ops filter @f is about. */
+static bool damos_folio_has(struct damos_filter *f, struct folio *folio,
+			    bool young)
+{
+	struct mem_cgroup *memcg;
+	bool in_memcg;
+
+	if (f->type == DAMOS_FILTER_TYPE_ANON)
+		return folio_test_anon(folio);
+	if (f->type == DAMOS_FILTER_TYPE_YOUNG)
+		return young;
+	rcu_read_lock();
+	memcg = folio_memcg_check(folio);
+	in_memcg = memcg && mem_cgroup_id(memcg) == f->memcg_id;
+	rcu_read_unlock();
+	return in_memcg;
+}
+
 /**
  * damos_has_ops_filter() - Tell whether a scheme has operations set filters.
  * @s:		The scheme.
@@ -190,18 +216,10 @@ bool damos_has_ops_filter(struct damos *s, int type)
 {
 	struct damos_filter *f;
 
-	damos_for_each_filter(f, s) {
-		switch (f->type) {
-		case DAMOS_FILTER_TYPE_ANON:
-		case DAMOS_FILTER_TYPE_MEMCG:
-		case DAMOS_FILTER_TYPE_YOUNG:
-			if (type < 0 || f->type == type)
-				return true;
-			break;
-		default:
-			break;
-		}
-	}
+	damos_for_each_filter(f, s)
+		if (damos_is_ops_filter(f->type) &&
+		    (type < 0 || f->type == type))
+			return true;
 	return false;
 }
 
@@ -220,28 +238,12 @@ bool damos_has_ops_filter(struct damos *s, int type)
  */
 bool damos_ops_filter_out(struct damos *s, struct folio *folio, bool young)
 {
-	struct mem_cgroup *memcg;
 	struct damos_filter *f;
-	bool has;
 
 	damos_for_each_filter(f, s) {
-		switch (f->type) {
-		case DAMOS_FILTER_TYPE_ANON:
-			has = folio_test_anon(folio);
-			break;
-		case DAMOS_FILTER_TYPE_MEMCG:
-			rcu_read_lock();
-			memcg = folio_memcg_check(folio);
-			has = memcg && mem_cgroup_id(memcg) == f->memcg_id;
-			rcu_read_unlock();
-			break;
-		case DAMOS_FILTER_TYPE_YOUNG:
-			has = young;
-			break;
-		default:
+		if (!damos_is_ops_filter(f->type))
 			continue;
-		}
-		if (has == f->matching)
+		if (damos_folio_has(f, folio, young) == f->matching)
 			return !f->allow;
 	}
 	return false;

@@ -105,16 +105,18 @@ static bool damon_pa_walk_rmap(struct folio *folio,
 		.arg = arg,
 		.anon_lock = folio_lock_anon_vma_read,
 	};
-	bool need_lock;
 
 	if (!folio_mapped(folio) || !folio_raw_mapping(folio))
 		return true;
-	need_lock = !folio_test_anon(folio) || folio_test_ksm(folio);
-	if (need_lock && !folio_trylock(folio))
+	/* Plain anonymous folios: the anon_vma lock taken by the walk does. */
+	if (folio_test_anon(folio) && !folio_test_ksm(folio)) {
+		rmap_walk(folio, &rwc);
+		return true;
+	}
+	if (!folio_trylock(folio))
 		return false;
 	rmap_walk(folio, &rwc);
-	if (need_lock)
-		folio_unlock(folio);
+	folio_unlock(folio);
 	return true;
 }
 

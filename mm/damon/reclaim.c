@@ -66,18 +66,19 @@ DAMON_MODULE_PARAMS_QUOTA_TIME(damon_reclaim);
 module_param_named(quota_sz, damon_reclaim_quota.sz, ulong, 0600);
 
 /*
- * Memory pressure stall time (us per window) the quota is tuned toward;
- * 0 for none.  More stall than that throttles reclaim, less lets it grow.
+ * What the quota is tuned toward; 0 leaves a goal out.  stall_us: memory
+ * pressure stall time per window, more of it throttles reclaim and less
+ * lets it grow.  feedback: the user's word on how reclaim goes, in basis
+ * points of the goal of 10000, below which the quota grows.
  */
-static unsigned long quota_mem_pressure_us __read_mostly;
-module_param(quota_mem_pressure_us, ulong, 0600);
-
-/*
- * Feedback from the user, in basis points of the goal (10000); 0 for no
- * such goal.  Below 10000 the quota grows, above it shrinks.
- */
-static unsigned long quota_autotune_feedback __read_mostly;
-module_param(quota_autotune_feedback, ulong, 0600);
+static struct {
+	unsigned long stall_us;
+	unsigned long feedback;
+} damon_reclaim_tune;
+module_param_named(quota_mem_pressure_us, damon_reclaim_tune.stall_us,
+		   ulong, 0600);
+module_param_named(quota_autotune_feedback, damon_reclaim_tune.feedback,
+		   ulong, 0600);
 
 /* Reclaim only while free memory, in per mille, is within these. */
 static struct damos_watermarks damon_reclaim_wmarks = {
@@ -146,15 +147,15 @@ static int damon_reclaim_add_schemes(struct damon_ctx *ctx)
 	/* The context owns it from here: destroying the context frees it. */
 	damon_add_scheme(ctx, s);
 
-	if (quota_mem_pressure_us) {
+	if (damon_reclaim_tune.stall_us) {
 		err = damon_reclaim_add_goal(s, DAMOS_QUOTA_SOME_MEM_PSI_US,
-					     quota_mem_pressure_us, 0);
+					     damon_reclaim_tune.stall_us, 0);
 		if (err)
 			return err;
 	}
-	if (quota_autotune_feedback) {
+	if (damon_reclaim_tune.feedback) {
 		err = damon_reclaim_add_goal(s, DAMOS_QUOTA_USER_INPUT, 10000,
-					     quota_autotune_feedback);
+					     damon_reclaim_tune.feedback);
 		if (err)
 			return err;
 	}

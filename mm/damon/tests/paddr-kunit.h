@@ -313,22 +313,20 @@ static void damon_test_pa_scores(struct kunit *test)
 	damon_destroy_ctx(ctx);
 }
 
-static struct kunit_case damon_test_pa_cases[] = {
-	KUNIT_CASE(damon_test_pa_access),
-	KUNIT_CASE(damon_test_pa_not_lru),
-	KUNIT_CASE(damon_test_pa_lru_actions),
-	KUNIT_CASE(damon_test_pa_apply_empty),
-	KUNIT_CASE(damon_test_pa_filters),
-	KUNIT_CASE(damon_test_pa_scores),
-	{},
-};
-
 static struct kunit_suite damon_test_pa_suite = {
 	.name = "damon-paddr",
-	.test_cases = damon_test_pa_cases,
+	.test_cases = (struct kunit_case []) {
+		KUNIT_CASE(damon_test_pa_access),
+		KUNIT_CASE(damon_test_pa_not_lru),
+		KUNIT_CASE(damon_test_pa_lru_actions),
+		KUNIT_CASE(damon_test_pa_apply_empty),
+		KUNIT_CASE(damon_test_pa_filters),
+		KUNIT_CASE(damon_test_pa_scores),
+		{}
+	},
 };
 
-kunit_test_suite(damon_test_pa_suite);
+kunit_test_suites(&damon_test_pa_suite);
 
 #endif	/* _DAMON_PADDR_KUNIT_H */
 
