@@ -286,7 +286,6 @@ static int damon_fit_range(struct damon_target *t, struct damon_region **pos,
 	return err;
 }
 
-/* damon_set_regions(), with the new regions taken from @pool if given. */
 /*
  * Widen @ar to %DAMON_MIN_REGION alignment, leaving what lies below
  * @covered to the ranges before it.  Return whether anything is left.
@@ -338,6 +337,7 @@ static unsigned long damon_count_fills(struct damon_target *t,
 	return nr;
 }
 
+/* damon_set_regions(), with the new regions taken from @pool if given. */
 static int __damon_set_regions(struct damon_target *t,
 			       struct damon_addr_range *ranges,
 			       unsigned int nr_ranges, struct list_head *pool)

@@ -1043,7 +1043,6 @@ static void damos_try_region(struct damon_ctx *ctx, struct damos_pass *pass,
 		walk->walk_fn(walk->data, ctx, t, r, s, passed);
 }
 
-/* One pass of a scheme over the regions of @ctx. */
 /* Split the region of @t that straddles @addr, if any, at @addr. */
 static void damos_split_at(struct damon_target *t, unsigned long addr)
 {
@@ -1057,6 +1056,7 @@ static void damos_split_at(struct damon_target *t, unsigned long addr)
 	}
 }
 
+/* One pass of a scheme over the regions of @ctx. */
 static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 {
 	struct damos_quota *q = &pass->s->quota;
@@ -1096,7 +1096,6 @@ static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 
 /* === damos_walk() === */
 
-/* End the pending walk, if any; the kdamond's. */
 /* Take the pending walk, if any, off @ctx. */
 static struct damos_walk_control *damos_walk_take(struct damon_ctx *ctx)
 {
@@ -1109,6 +1108,7 @@ static struct damos_walk_control *damos_walk_take(struct damon_ctx *ctx)
 	return control;
 }
 
+/* End the pending walk, if any; the kdamond's. */
 static void damos_walk_finish(struct damon_ctx *ctx, bool canceled)
 {
 	struct damos_walk_control *control = damos_walk_take(ctx);
