@@ -1083,10 +1083,11 @@ static void damos_apply_scheme(struct damon_ctx *ctx, struct damos_pass *pass)
 
 	pass->t_idx = 0;
 	damon_for_each_target(pass->t, ctx) {
-		/* The next region is looked up late: trying may split @r. */
-		for (r = damon_first_region(pass->t);
-		     &r->list != &pass->t->regions_list;
-		     r = damon_next_region(r)) {
+		/*
+		 * Not the _safe iterator: trying may split @r, and the part
+		 * split off, linked right after it, is tried next.
+		 */
+		damon_for_each_region(r, pass->t) {
 			if (!damos_pass_skips(pass, pass->t_idx, r))
 				damos_try_region(ctx, pass, r);
 		}
