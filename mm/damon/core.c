@@ -22,7 +22,7 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/damon.h>
 
-#include "schemes.h"
+#include "core.h"
 
 /* === Data === */
 

@@ -24,7 +24,7 @@
 
 #include <trace/events/damon.h>
 
-#include "schemes.h"
+#include "core.h"
 
 /* === Objects === */
 

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * DAMON core internals shared by core.c (contexts and the kdamond loop) and
- * schemes.c (DAMON-based operation schemes).  Not for operations sets or
- * user interfaces: those use include/linux/damon.h.
+ * The DAMON core's internal header, shared by the two files of the core:
+ * core.c (contexts and the kdamond loop) and schemes.c (DAMON-based
+ * operation schemes).  Not for operations sets or user interfaces: those
+ * use include/linux/damon.h.
  */
 
-#ifndef _DAMON_SCHEMES_H
-#define _DAMON_SCHEMES_H
+#ifndef _DAMON_CORE_H
+#define _DAMON_CORE_H
 
 #include <linux/damon.h>
 #include <linux/nodemask.h>
@@ -73,4 +74,4 @@ void damos_commit_prepared(struct damon_ctx *dst, struct damon_ctx *src,
 void damos_commit_prep_free(struct damos_commit_prep *prep);
 int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src);
 
-#endif /* _DAMON_SCHEMES_H */
+#endif /* _DAMON_CORE_H */
