@@ -604,6 +604,17 @@ struct damon_ctx {
 #define DAMON_MAX_NR_REGIONS	BIT(20)
 
 /*
+ * Attributes of a new context (damon_new_ctx()), which the user interfaces
+ * start from too: a sample every 5 ms, an aggregation every 100 ms and an
+ * operations update every 60 s, in microseconds, and 10 to 1000 regions.
+ */
+#define DAMON_DEFAULT_SAMPLE_INTERVAL		5000
+#define DAMON_DEFAULT_AGGR_INTERVAL		100000
+#define DAMON_DEFAULT_OPS_UPDATE_INTERVAL	60000000
+#define DAMON_DEFAULT_MIN_NR_REGIONS		10
+#define DAMON_DEFAULT_MAX_NR_REGIONS		1000
+
+/*
  * Samples per aggregation interval: the most &damon_region.nr_accesses can
  * reach.  At least one, so that it can divide, and clamped before it is
  * narrowed, so that attributes nobody validated cannot make it wrap to 0.

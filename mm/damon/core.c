@@ -43,11 +43,11 @@ static DEFINE_MUTEX(damon_lock);
 
 /* What a new context monitors with until told otherwise. */
 static const struct damon_attrs damon_default_attrs = {
-	.sample_interval = 5 * USEC_PER_MSEC,
-	.aggr_interval = 100 * USEC_PER_MSEC,
-	.ops_update_interval = 60 * USEC_PER_SEC,
-	.min_nr_regions = 10,
-	.max_nr_regions = 1000,
+	.sample_interval = DAMON_DEFAULT_SAMPLE_INTERVAL,
+	.aggr_interval = DAMON_DEFAULT_AGGR_INTERVAL,
+	.ops_update_interval = DAMON_DEFAULT_OPS_UPDATE_INTERVAL,
+	.min_nr_regions = DAMON_DEFAULT_MIN_NR_REGIONS,
+	.max_nr_regions = DAMON_DEFAULT_MAX_NR_REGIONS,
 };
 
 /*

@@ -60,14 +60,14 @@ struct damon_module {
 	struct damon_call_control stats_control;
 };
 
-/* The default attributes of the modules; each may override some. */
+/* The modules' default attributes, a new context's; each may override some. */
 #define DAMON_MODULE_DEFAULT_ATTRS					\
 	{								\
-		.sample_interval = 5000,				\
-		.aggr_interval = 100000,				\
-		.ops_update_interval = 60000000,			\
-		.min_nr_regions = 10,					\
-		.max_nr_regions = 1000,					\
+		.sample_interval = DAMON_DEFAULT_SAMPLE_INTERVAL,	\
+		.aggr_interval = DAMON_DEFAULT_AGGR_INTERVAL,		\
+		.ops_update_interval = DAMON_DEFAULT_OPS_UPDATE_INTERVAL, \
+		.min_nr_regions = DAMON_DEFAULT_MIN_NR_REGIONS,		\
+		.max_nr_regions = DAMON_DEFAULT_MAX_NR_REGIONS,		\
 	}
 
 extern const struct kernel_param_ops damon_module_enabled_ops;

@@ -127,9 +127,12 @@ static const struct damon_sysfs_type * const damon_sysfs_intervals_subdirs[] = {
 };
 
 static const struct damon_sysfs_file damon_sysfs_intervals_files[] = {
-	[INTERVALS_SAMPLE] = DAMON_SYSFS_ULONG_FILE(sample_us, 5000),
-	[INTERVALS_AGGR] = DAMON_SYSFS_ULONG_FILE(aggr_us, 100000),
-	[INTERVALS_UPDATE] = DAMON_SYSFS_ULONG_FILE(update_us, 60000000),
+	[INTERVALS_SAMPLE] = DAMON_SYSFS_ULONG_FILE(sample_us,
+			DAMON_DEFAULT_SAMPLE_INTERVAL),
+	[INTERVALS_AGGR] = DAMON_SYSFS_ULONG_FILE(aggr_us,
+			DAMON_DEFAULT_AGGR_INTERVAL),
+	[INTERVALS_UPDATE] = DAMON_SYSFS_ULONG_FILE(update_us,
+			DAMON_DEFAULT_OPS_UPDATE_INTERVAL),
 };
 
 static const struct damon_sysfs_type damon_sysfs_intervals_type = {
@@ -144,8 +147,10 @@ static const struct damon_sysfs_type damon_sysfs_intervals_type = {
 enum { NR_REGIONS_MIN, NR_REGIONS_MAX };
 
 static const struct damon_sysfs_file damon_sysfs_nr_regions_files[] = {
-	[NR_REGIONS_MIN] = DAMON_SYSFS_ULONG_FILE(min, 10),
-	[NR_REGIONS_MAX] = DAMON_SYSFS_ULONG_FILE(max, 1000),
+	[NR_REGIONS_MIN] = DAMON_SYSFS_ULONG_FILE(min,
+			DAMON_DEFAULT_MIN_NR_REGIONS),
+	[NR_REGIONS_MAX] = DAMON_SYSFS_ULONG_FILE(max,
+			DAMON_DEFAULT_MAX_NR_REGIONS),
 };
 
 static const struct damon_sysfs_type damon_sysfs_nr_regions_type = {
