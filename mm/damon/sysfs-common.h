@@ -185,6 +185,27 @@ static inline const char *damon_sysfs_str(unsigned long val)
 	return val ? (const char *)val : "";
 }
 
+/* The value of file @idx of @node: a number, a flag or a keyword index. */
+static inline unsigned long damon_sysfs_val(const struct damon_sysfs_node *node,
+					    unsigned int idx)
+{
+	return node->vals[idx];
+}
+
+/* The same, for a field of type unsigned int: larger values saturate. */
+static inline unsigned int damon_sysfs_uint(const struct damon_sysfs_node *node,
+					    unsigned int idx)
+{
+	return min_t(unsigned long, node->vals[idx], UINT_MAX);
+}
+
+/* Set file @idx of @node to a result of the kernel's. */
+static inline void damon_sysfs_set_val(struct damon_sysfs_node *node,
+				       unsigned int idx, unsigned long val)
+{
+	node->vals[idx] = val;
+}
+
 static inline struct damon_sysfs_node *
 damon_sysfs_to_node(struct kobject *kobj)
 {

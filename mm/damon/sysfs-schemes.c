@@ -337,18 +337,6 @@ const struct damon_sysfs_type damon_sysfs_schemes_type = {
 
 /* === From the tree to schemes === */
 
-static unsigned long damon_sysfs_val(struct damon_sysfs_node *node,
-				     unsigned int idx)
-{
-	return node->vals[idx];
-}
-
-static unsigned int damon_sysfs_uint(struct damon_sysfs_node *node,
-				     unsigned int idx)
-{
-	return min_t(unsigned long, node->vals[idx], UINT_MAX);
-}
-
 #ifdef CONFIG_MEMCG
 /* The id of the memory cgroup at @path, as cgroup_path() writes it. */
 static int damon_sysfs_memcg_id(const char *path, unsigned short *id)
@@ -409,8 +397,9 @@ static int damon_sysfs_add_filters(struct damos *s,
 			break;
 		case DAMOS_FILTER_TYPE_ADDR:
 			f->addr_range = (struct damon_addr_range) {
-				.start = node->vals[FILTER_ADDR_START],
-				.end = node->vals[FILTER_ADDR_END],
+				.start = damon_sysfs_val(node,
+							 FILTER_ADDR_START),
+				.end = damon_sysfs_val(node, FILTER_ADDR_END),
 			};
 			break;
 		case DAMOS_FILTER_TYPE_TARGET:
@@ -525,12 +514,13 @@ int damon_sysfs_add_schemes(struct damon_ctx *ctx,
 static void damon_sysfs_set_stats(struct damon_sysfs_node *stats,
 				  struct damos_stat *stat)
 {
-	stats->vals[STATS_NR_TRIED] = stat->nr_tried;
-	stats->vals[STATS_SZ_TRIED] = stat->sz_tried;
-	stats->vals[STATS_NR_APPLIED] = stat->nr_applied;
-	stats->vals[STATS_SZ_APPLIED] = stat->sz_applied;
-	stats->vals[STATS_SZ_OPS_FILTER_PASSED] = stat->sz_ops_filter_passed;
-	stats->vals[STATS_QT_EXCEEDS] = stat->qt_exceeds;
+	damon_sysfs_set_val(stats, STATS_NR_TRIED, stat->nr_tried);
+	damon_sysfs_set_val(stats, STATS_SZ_TRIED, stat->sz_tried);
+	damon_sysfs_set_val(stats, STATS_NR_APPLIED, stat->nr_applied);
+	damon_sysfs_set_val(stats, STATS_SZ_APPLIED, stat->sz_applied);
+	damon_sysfs_set_val(stats, STATS_SZ_OPS_FILTER_PASSED,
+			    stat->sz_ops_filter_passed);
+	damon_sysfs_set_val(stats, STATS_QT_EXCEEDS, stat->qt_exceeds);
 }
 
 /**
@@ -560,8 +550,8 @@ void damon_sysfs_set_schemes_results(struct damon_sysfs_node *schemes,
 			damon_sysfs_set_stats(node->subdirs[SCHEME_STATS],
 					      &s->stat);
 		if (what & DAMON_SYSFS_SCHEMES_QUOTAS)
-			node->subdirs[SCHEME_QUOTAS]->vals[QUOTAS_EFFECTIVE] =
-				s->quota.esz;
+			damon_sysfs_set_val(node->subdirs[SCHEME_QUOTAS],
+					    QUOTAS_EFFECTIVE, s->quota.esz);
 	}
 }
 
@@ -748,7 +738,7 @@ static void damon_sysfs_walk_fn(void *data, struct damon_ctx *ctx,
 static int damon_sysfs_fill_tried(struct damon_sysfs_tried *tried)
 {
 	struct damon_sysfs_node *node = tried->node;
-	unsigned int i;
+	unsigned int i, j;
 	int err;
 
 	err = damon_sysfs_set_nr_children(node, tried->nr);
@@ -758,10 +748,10 @@ static int damon_sysfs_fill_tried(struct damon_sysfs_tried *tried)
 	/* Someone else may have changed it since; then theirs stands. */
 	if (!node->removed && node->nr_children == tried->nr) {
 		for (i = 0; i < tried->nr; i++)
-			memcpy(node->children[i]->vals,
-			       tried->regions[i].vals,
-			       sizeof(tried->regions[i].vals));
-		node->vals[TRIED_TOTAL_BYTES] = tried->total_bytes;
+			for (j = 0; j < NR_TRIED_FILES; j++)
+				damon_sysfs_set_val(node->children[i], j,
+						    tried->regions[i].vals[j]);
+		damon_sysfs_set_val(node, TRIED_TOTAL_BYTES, tried->total_bytes);
 	}
 	mutex_unlock(&damon_sysfs_lock);
 	return 0;
@@ -829,8 +819,9 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 	if (!err && bytes_only) {
 		for (i = 0; i < walk.nr; i++)
 			if (!walk.tried[i].node->removed)
-				walk.tried[i].node->vals[TRIED_TOTAL_BYTES] =
-					walk.tried[i].total_bytes;
+				damon_sysfs_set_val(walk.tried[i].node,
+						    TRIED_TOTAL_BYTES,
+						    walk.tried[i].total_bytes);
 	}
 	mutex_unlock(&damon_sysfs_lock);
 	kobject_put(&kdamond->kobj);

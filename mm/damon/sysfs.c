@@ -338,12 +338,6 @@ static const struct damon_sysfs_type damon_sysfs_admin_type = {
 
 /* === From the tree to a context === */
 
-static unsigned long damon_sysfs_val(struct damon_sysfs_node *node,
-				     unsigned int idx)
-{
-	return node->vals[idx];
-}
-
 static struct damon_sysfs_node *
 damon_sysfs_subdir(struct damon_sysfs_node *node, unsigned int idx)
 {
@@ -518,8 +512,9 @@ damon_sysfs_intervals_of(struct damon_sysfs_node *kdamond)
 static void damon_sysfs_set_intervals(struct damon_sysfs_node *intervals,
 				      struct damon_ctx *ctx)
 {
-	intervals->vals[INTERVALS_SAMPLE] = ctx->attrs.sample_interval;
-	intervals->vals[INTERVALS_AGGR] = ctx->attrs.aggr_interval;
+	damon_sysfs_set_val(intervals, INTERVALS_SAMPLE,
+			    ctx->attrs.sample_interval);
+	damon_sysfs_set_val(intervals, INTERVALS_AGGR, ctx->attrs.aggr_interval);
 }
 
 /*
