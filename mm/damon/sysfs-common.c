@@ -33,7 +33,7 @@ static void damon_sysfs_node_release(struct kobject *kobj)
 		node->type->private_release(node);
 	for (i = 0; i < node->type->nr_files; i++)
 		if (node->type->files[i].kind == DAMON_SYSFS_STRING)
-			kfree((char *)node->vals[i]);
+			kfree(node->vals[i].str);
 	kvfree(node->children);
 	kfree(node->subdirs);
 	kfree(node);
@@ -117,8 +117,10 @@ int damon_sysfs_node_create(const struct damon_sysfs_type *type,
 	if (!node)
 		return -ENOMEM;
 	node->type = type;
+	/* kzalloc() left the strings empty. */
 	for (i = 0; i < type->nr_files; i++)
-		node->vals[i] = type->files[i].def;
+		if (type->files[i].kind != DAMON_SYSFS_STRING)
+			node->vals[i].num = type->files[i].def;
 	if (type->nr_subdirs) {
 		node->subdirs = kcalloc(type->nr_subdirs,
 					sizeof(*node->subdirs), GFP_KERNEL);
@@ -260,18 +262,18 @@ ssize_t damon_sysfs_file_show(struct kobject *kobj,
 {
 	struct damon_sysfs_node *node = damon_sysfs_to_node(kobj);
 	const struct damon_sysfs_file *file = damon_sysfs_attr_file(attr);
-	unsigned long val;
+	unsigned int idx = damon_sysfs_file_idx(node, file);
+	unsigned long val = 0;
+	ssize_t len = 0;
 
-	ssize_t len;
-
+	/* A string may be replaced once the lock is let go: print it here. */
 	mutex_lock(&damon_sysfs_lock);
 	if (file->kind == DAMON_SYSFS_NR)
 		val = node->nr_children;
+	else if (file->kind == DAMON_SYSFS_STRING)
+		len = sysfs_emit(buf, "%s\n", damon_sysfs_str(node, idx));
 	else
-		val = node->vals[damon_sysfs_file_idx(node, file)];
-	/* A string may be replaced as soon as the lock is let go. */
-	len = file->kind == DAMON_SYSFS_STRING ?
-		sysfs_emit(buf, "%s\n", damon_sysfs_str(val)) : 0;
+		val = damon_sysfs_val(node, idx);
 	mutex_unlock(&damon_sysfs_lock);
 
 	switch (file->kind) {
@@ -288,10 +290,14 @@ ssize_t damon_sysfs_file_show(struct kobject *kobj,
 	}
 }
 
-/* Parse @buf as @file takes it into *@val; -EINVAL if it does not. */
+/*
+ * Parse @buf as @file takes it into *@val; -EINVAL if it does not.  A
+ * string is allocated, for the caller to free.
+ */
 static int damon_sysfs_parse(const struct damon_sysfs_file *file,
-			     const char *buf, unsigned long *val)
+			     const char *buf, union damon_sysfs_value *val)
 {
+	size_t len;
 	bool flag;
 	long sval;
 	int err;
@@ -301,29 +307,28 @@ static int damon_sysfs_parse(const struct damon_sysfs_file *file,
 		err = kstrtol(buf, 0, &sval);
 		if (err || sval < (long)file->min || sval > (long)file->max)
 			return -EINVAL;
-		*val = sval;
+		val->num = sval;
 		return 0;
 	case DAMON_SYSFS_BOOL:
 		err = kstrtobool(buf, &flag);
-		*val = flag;
+		val->num = flag;
 		return err ? -EINVAL : 0;
 	case DAMON_SYSFS_KEYWORD:
 		err = __sysfs_match_string(file->keywords, -1, buf);
 		if (err < 0)
 			return -EINVAL;
-		*val = err;
+		val->num = err;
 		return 0;
 	case DAMON_SYSFS_STRING:
 		/* Up to the first newline, which echo adds. */
-		sval = strcspn(buf, "\n");
-		if (sval > file->max)
+		len = strcspn(buf, "\n");
+		if (len > file->max)
 			return -EINVAL;
-		*val = sval ? (unsigned long)kstrndup(buf, sval, GFP_KERNEL) :
-			0;
-		return sval && !*val ? -ENOMEM : 0;
+		val->str = len ? kstrndup(buf, len, GFP_KERNEL) : NULL;
+		return len && !val->str ? -ENOMEM : 0;
 	default:
-		err = kstrtoul(buf, 0, val);
-		if (err || *val < file->min || *val > file->max)
+		err = kstrtoul(buf, 0, &val->num);
+		if (err || val->num < file->min || val->num > file->max)
 			return -EINVAL;
 		return 0;
 	}
@@ -349,28 +354,25 @@ ssize_t damon_sysfs_file_store(struct kobject *kobj,
 {
 	struct damon_sysfs_node *node = damon_sysfs_to_node(kobj);
 	const struct damon_sysfs_file *file = damon_sysfs_attr_file(attr);
-	unsigned long val;
+	union damon_sysfs_value val;
 	int err;
 
 	err = damon_sysfs_parse(file, buf, &val);
 	if (err)
 		return err;
 	if (file->kind == DAMON_SYSFS_NR) {
-		err = damon_sysfs_set_nr_children(node, val);
+		err = damon_sysfs_set_nr_children(node, val.num);
 		return err ? err : count;
 	}
 
 	mutex_lock(&damon_sysfs_lock);
-	if (node->removed) {
+	if (node->removed)
 		err = -ENODEV;
-	} else {
+	else
 		swap(node->vals[damon_sysfs_file_idx(node, file)], val);
-		/* The string written over, or the new one if not taken. */
-		if (file->kind == DAMON_SYSFS_STRING)
-			kfree((char *)val);
-	}
 	mutex_unlock(&damon_sysfs_lock);
-	if (err && file->kind == DAMON_SYSFS_STRING)
-		kfree((char *)val);
+	/* The string written over, or the new one if it was not taken. */
+	if (file->kind == DAMON_SYSFS_STRING)
+		kfree(val.str);
 	return err ? err : count;
 }

@@ -24,8 +24,7 @@ struct damon_sysfs_node;
  * @DAMON_SYSFS_LONG:	 A long within [(long)min, (long)max], base 0.
  * @DAMON_SYSFS_BOOL:	 Y or N (anything kstrtobool() takes on write).
  * @DAMON_SYSFS_KEYWORD: One of the type's keywords; the value is its index.
- * @DAMON_SYSFS_STRING: A string of at most max bytes; the value points to
- *			 it, or is 0 for the empty string.
+ * @DAMON_SYSFS_STRING: A string of at most max bytes.
  * @DAMON_SYSFS_NR:	 The number of numbered children, at most max.
  * @DAMON_SYSFS_CUSTOM:	 The file's own show and store do everything.
  */
@@ -45,7 +44,8 @@ enum damon_sysfs_kind {
  * @kind:	How the value is parsed and printed.
  * @min:	Smallest value accepted.
  * @max:	Largest value accepted; for %DAMON_SYSFS_NR the most children.
- * @def:	Value of a new directory.
+ * @def:	Value of a new directory; unused for %DAMON_SYSFS_STRING,
+ *		which starts empty.
  * @keywords:	For %DAMON_SYSFS_KEYWORD, the keywords, NULL terminated.
  *
  * The value of the file at index i of &damon_sysfs_type.files is
@@ -83,6 +83,18 @@ struct damon_sysfs_type {
 };
 
 /**
+ * union damon_sysfs_value - The value of a file.
+ * @num:	What every kind but %DAMON_SYSFS_STRING holds: a number, a
+ *		flag, or the index of a keyword.
+ * @str:	What a %DAMON_SYSFS_STRING holds: the string, owned by the
+ *		node, or NULL for the empty one.
+ */
+union damon_sysfs_value {
+	unsigned long num;
+	char *str;
+};
+
+/**
  * struct damon_sysfs_node - A directory of the tree.
  * @kobj:	The directory itself.
  * @type:	What the directory holds.
@@ -111,7 +123,7 @@ struct damon_sysfs_node {
 	struct damon_sysfs_node **subdirs;
 	struct damon_sysfs_node **children;
 	unsigned int nr_children;
-	unsigned long vals[];
+	union damon_sysfs_value vals[];
 };
 
 extern struct mutex damon_sysfs_lock;
@@ -179,31 +191,32 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 			     bool bytes_only);
 int damon_sysfs_clear_tried(struct damon_sysfs_node *kdamond);
 
-/* The string of a %DAMON_SYSFS_STRING value. */
-static inline const char *damon_sysfs_str(unsigned long val)
-{
-	return val ? (const char *)val : "";
-}
-
 /* The value of file @idx of @node: a number, a flag or a keyword index. */
 static inline unsigned long damon_sysfs_val(const struct damon_sysfs_node *node,
 					    unsigned int idx)
 {
-	return node->vals[idx];
+	return node->vals[idx].num;
 }
 
 /* The same, for a field of type unsigned int: larger values saturate. */
 static inline unsigned int damon_sysfs_uint(const struct damon_sysfs_node *node,
 					    unsigned int idx)
 {
-	return min_t(unsigned long, node->vals[idx], UINT_MAX);
+	return min_t(unsigned long, node->vals[idx].num, UINT_MAX);
+}
+
+/* The string of file @idx of @node, a %DAMON_SYSFS_STRING one. */
+static inline const char *damon_sysfs_str(const struct damon_sysfs_node *node,
+					  unsigned int idx)
+{
+	return node->vals[idx].str ?: "";
 }
 
 /* Set file @idx of @node to a result of the kernel's. */
 static inline void damon_sysfs_set_val(struct damon_sysfs_node *node,
 				       unsigned int idx, unsigned long val)
 {
-	node->vals[idx] = val;
+	node->vals[idx].num = val;
 }
 
 static inline struct damon_sysfs_node *

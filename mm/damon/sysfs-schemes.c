@@ -390,7 +390,7 @@ static int damon_sysfs_add_filters(struct damos *s,
 		damos_add_filter(s, f);
 		switch (f->type) {
 		case DAMOS_FILTER_TYPE_MEMCG:
-			path = damon_sysfs_str(node->vals[FILTER_MEMCG_PATH]);
+			path = damon_sysfs_str(node, FILTER_MEMCG_PATH);
 			err = damon_sysfs_memcg_id(path, &f->memcg_id);
 			if (err)
 				return err;

@@ -533,7 +533,7 @@ static int damon_sysfs_refresh(void *data)
 	u64 now;
 
 	/* Written under the lock: the latest value takes effect at once. */
-	refresh_ms = READ_ONCE(kd->node->vals[KDAMOND_REFRESH_MS]);
+	refresh_ms = READ_ONCE(kd->node->vals[KDAMOND_REFRESH_MS].num);
 	if (!refresh_ms)
 		return 0;
 	/* Elapsed time in ms, not refresh_ms in jiffies: nothing overflows. */
