@@ -39,11 +39,11 @@
 	DAMON_SYSFS_FILE(_name, 0600, DAMON_SYSFS_BOOL, 0, 1, 0, NULL)
 
 /* A directory of just min and max, for the access pattern. */
-enum { RANGE_MIN, RANGE_MAX };
+enum { DAMOS_SYSFS_RANGE_MIN, DAMOS_SYSFS_RANGE_MAX };
 
 static const struct damon_sysfs_file damon_sysfs_range_files[] = {
-	[RANGE_MIN] = DAMON_SYSFS_RW(min, 0),
-	[RANGE_MAX] = DAMON_SYSFS_RW(max, 0),
+	[DAMOS_SYSFS_RANGE_MIN] = DAMON_SYSFS_RW(min, 0),
+	[DAMOS_SYSFS_RANGE_MAX] = DAMON_SYSFS_RW(max, 0),
 };
 
 #define DAMON_SYSFS_RANGE_TYPE(_var, _name)				\
@@ -58,12 +58,16 @@ DAMON_SYSFS_RANGE_TYPE(damon_sysfs_nr_accesses_range_type, "nr_accesses");
 DAMON_SYSFS_RANGE_TYPE(damon_sysfs_age_range_type, "age");
 
 /* schemes/<S>/access_pattern/ */
-enum { PATTERN_SZ, PATTERN_NR_ACCESSES, PATTERN_AGE };
+enum {
+	DAMOS_SYSFS_PATTERN_SZ,
+	DAMOS_SYSFS_PATTERN_NR_ACCESSES,
+	DAMOS_SYSFS_PATTERN_AGE,
+};
 
 static const struct damon_sysfs_type * const damon_sysfs_pattern_subdirs[] = {
-	[PATTERN_SZ] = &damon_sysfs_sz_range_type,
-	[PATTERN_NR_ACCESSES] = &damon_sysfs_nr_accesses_range_type,
-	[PATTERN_AGE] = &damon_sysfs_age_range_type,
+	[DAMOS_SYSFS_PATTERN_SZ] = &damon_sysfs_sz_range_type,
+	[DAMOS_SYSFS_PATTERN_NR_ACCESSES] = &damon_sysfs_nr_accesses_range_type,
+	[DAMOS_SYSFS_PATTERN_AGE] = &damon_sysfs_age_range_type,
 };
 
 static const struct damon_sysfs_type damon_sysfs_pattern_type = {
@@ -73,12 +77,17 @@ static const struct damon_sysfs_type damon_sysfs_pattern_type = {
 };
 
 /* schemes/<S>/quotas/weights/, in per mille */
-enum { WEIGHTS_SZ, WEIGHTS_NR_ACCESSES, WEIGHTS_AGE };
+enum {
+	DAMOS_SYSFS_WEIGHTS_SZ,
+	DAMOS_SYSFS_WEIGHTS_NR_ACCESSES,
+	DAMOS_SYSFS_WEIGHTS_AGE,
+};
 
 static const struct damon_sysfs_file damon_sysfs_weights_files[] = {
-	[WEIGHTS_SZ] = DAMON_SYSFS_RW(sz_permil, 0),
-	[WEIGHTS_NR_ACCESSES] = DAMON_SYSFS_RW(nr_accesses_permil, 0),
-	[WEIGHTS_AGE] = DAMON_SYSFS_RW(age_permil, 0),
+	[DAMOS_SYSFS_WEIGHTS_SZ] = DAMON_SYSFS_RW(sz_permil, 0),
+	[DAMOS_SYSFS_WEIGHTS_NR_ACCESSES] =
+		DAMON_SYSFS_RW(nr_accesses_permil, 0),
+	[DAMOS_SYSFS_WEIGHTS_AGE] = DAMON_SYSFS_RW(age_permil, 0),
 };
 
 static const struct damon_sysfs_type damon_sysfs_weights_type = {
@@ -96,16 +105,21 @@ static const char * const damon_sysfs_goal_metric_keywords[] = {
 	NULL
 };
 
-enum { GOAL_METRIC, GOAL_TARGET, GOAL_CURRENT, GOAL_NID };
+enum {
+	DAMOS_SYSFS_GOAL_METRIC,
+	DAMOS_SYSFS_GOAL_TARGET,
+	DAMOS_SYSFS_GOAL_CURRENT,
+	DAMOS_SYSFS_GOAL_NID,
+};
 
 static const struct damon_sysfs_file damon_sysfs_goal_files[] = {
-	[GOAL_METRIC] = DAMON_SYSFS_KW(target_metric,
+	[DAMOS_SYSFS_GOAL_METRIC] = DAMON_SYSFS_KW(target_metric,
 			damon_sysfs_goal_metric_keywords,
 			DAMOS_QUOTA_USER_INPUT),
-	[GOAL_TARGET] = DAMON_SYSFS_RW(target_value, 0),
-	[GOAL_CURRENT] = DAMON_SYSFS_RW(current_value, 0),
+	[DAMOS_SYSFS_GOAL_TARGET] = DAMON_SYSFS_RW(target_value, 0),
+	[DAMOS_SYSFS_GOAL_CURRENT] = DAMON_SYSFS_RW(current_value, 0),
 	/* Checked against the online nodes at on/commit, not here. */
-	[GOAL_NID] = DAMON_SYSFS_FILE(nid, 0600, DAMON_SYSFS_LONG,
+	[DAMOS_SYSFS_GOAL_NID] = DAMON_SYSFS_FILE(nid, 0600, DAMON_SYSFS_LONG,
 			NUMA_NO_NODE, INT_MAX, 0, NULL),
 };
 
@@ -128,19 +142,25 @@ static const struct damon_sysfs_type damon_sysfs_goals_type = {
 };
 
 /* schemes/<S>/quotas/ */
-enum { QUOTAS_MS, QUOTAS_BYTES, QUOTAS_RESET_MS, QUOTAS_EFFECTIVE };
-enum { QUOTAS_WEIGHTS, QUOTAS_GOALS };
+enum {
+	DAMOS_SYSFS_QUOTAS_MS,
+	DAMOS_SYSFS_QUOTAS_BYTES,
+	DAMOS_SYSFS_QUOTAS_RESET_MS,
+	DAMOS_SYSFS_QUOTAS_EFFECTIVE,
+};
+
+enum { DAMOS_SYSFS_QUOTAS_WEIGHTS, DAMOS_SYSFS_QUOTAS_GOALS };
 
 static const struct damon_sysfs_file damon_sysfs_quotas_files[] = {
-	[QUOTAS_MS] = DAMON_SYSFS_RW(ms, 0),
-	[QUOTAS_BYTES] = DAMON_SYSFS_RW(bytes, 0),
-	[QUOTAS_RESET_MS] = DAMON_SYSFS_RW(reset_interval_ms, 0),
-	[QUOTAS_EFFECTIVE] = DAMON_SYSFS_RO(effective_bytes),
+	[DAMOS_SYSFS_QUOTAS_MS] = DAMON_SYSFS_RW(ms, 0),
+	[DAMOS_SYSFS_QUOTAS_BYTES] = DAMON_SYSFS_RW(bytes, 0),
+	[DAMOS_SYSFS_QUOTAS_RESET_MS] = DAMON_SYSFS_RW(reset_interval_ms, 0),
+	[DAMOS_SYSFS_QUOTAS_EFFECTIVE] = DAMON_SYSFS_RO(effective_bytes),
 };
 
 static const struct damon_sysfs_type * const damon_sysfs_quotas_subdirs[] = {
-	[QUOTAS_WEIGHTS] = &damon_sysfs_weights_type,
-	[QUOTAS_GOALS] = &damon_sysfs_goals_type,
+	[DAMOS_SYSFS_QUOTAS_WEIGHTS] = &damon_sysfs_weights_type,
+	[DAMOS_SYSFS_QUOTAS_GOALS] = &damon_sysfs_goals_type,
 };
 
 static const struct damon_sysfs_type damon_sysfs_quotas_type = {
@@ -158,15 +178,21 @@ static const char * const damon_sysfs_wmark_metric_keywords[] = {
 	NULL
 };
 
-enum { WMARKS_METRIC, WMARKS_INTERVAL, WMARKS_HIGH, WMARKS_MID, WMARKS_LOW };
+enum {
+	DAMOS_SYSFS_WMARKS_METRIC,
+	DAMOS_SYSFS_WMARKS_INTERVAL,
+	DAMOS_SYSFS_WMARKS_HIGH,
+	DAMOS_SYSFS_WMARKS_MID,
+	DAMOS_SYSFS_WMARKS_LOW,
+};
 
 static const struct damon_sysfs_file damon_sysfs_wmarks_files[] = {
-	[WMARKS_METRIC] = DAMON_SYSFS_KW(metric,
+	[DAMOS_SYSFS_WMARKS_METRIC] = DAMON_SYSFS_KW(metric,
 			damon_sysfs_wmark_metric_keywords, DAMOS_WMARK_NONE),
-	[WMARKS_INTERVAL] = DAMON_SYSFS_RW(interval_us, 0),
-	[WMARKS_HIGH] = DAMON_SYSFS_RW(high, 0),
-	[WMARKS_MID] = DAMON_SYSFS_RW(mid, 0),
-	[WMARKS_LOW] = DAMON_SYSFS_RW(low, 0),
+	[DAMOS_SYSFS_WMARKS_INTERVAL] = DAMON_SYSFS_RW(interval_us, 0),
+	[DAMOS_SYSFS_WMARKS_HIGH] = DAMON_SYSFS_RW(high, 0),
+	[DAMOS_SYSFS_WMARKS_MID] = DAMON_SYSFS_RW(mid, 0),
+	[DAMOS_SYSFS_WMARKS_LOW] = DAMON_SYSFS_RW(low, 0),
 };
 
 static const struct damon_sysfs_type damon_sysfs_wmarks_type = {
@@ -186,22 +212,28 @@ static const char * const damon_sysfs_filter_type_keywords[] = {
 };
 
 enum {
-	FILTER_TYPE, FILTER_MATCHING, FILTER_ALLOW, FILTER_MEMCG_PATH,
-	FILTER_ADDR_START, FILTER_ADDR_END, FILTER_TARGET_IDX,
+	DAMOS_SYSFS_FILTER_TYPE,
+	DAMOS_SYSFS_FILTER_MATCHING,
+	DAMOS_SYSFS_FILTER_ALLOW,
+	DAMOS_SYSFS_FILTER_MEMCG_PATH,
+	DAMOS_SYSFS_FILTER_ADDR_START,
+	DAMOS_SYSFS_FILTER_ADDR_END,
+	DAMOS_SYSFS_FILTER_TARGET_IDX,
 };
 
 static const struct damon_sysfs_file damon_sysfs_filter_files[] = {
-	[FILTER_TYPE] = DAMON_SYSFS_KW(type, damon_sysfs_filter_type_keywords,
-				       DAMOS_FILTER_TYPE_ANON),
-	[FILTER_MATCHING] = DAMON_SYSFS_BOOL_FILE(matching),
-	[FILTER_ALLOW] = DAMON_SYSFS_BOOL_FILE(allow),
+	[DAMOS_SYSFS_FILTER_TYPE] = DAMON_SYSFS_KW(type,
+			damon_sysfs_filter_type_keywords,
+			DAMOS_FILTER_TYPE_ANON),
+	[DAMOS_SYSFS_FILTER_MATCHING] = DAMON_SYSFS_BOOL_FILE(matching),
+	[DAMOS_SYSFS_FILTER_ALLOW] = DAMON_SYSFS_BOOL_FILE(allow),
 	/* Read back with a newline, within a page. */
-	[FILTER_MEMCG_PATH] = DAMON_SYSFS_FILE(memcg_path, 0600,
+	[DAMOS_SYSFS_FILTER_MEMCG_PATH] = DAMON_SYSFS_FILE(memcg_path, 0600,
 			DAMON_SYSFS_STRING, 0, PATH_MAX - 2, 0, NULL),
-	[FILTER_ADDR_START] = DAMON_SYSFS_RW(addr_start, 0),
-	[FILTER_ADDR_END] = DAMON_SYSFS_RW(addr_end, 0),
-	[FILTER_TARGET_IDX] = DAMON_SYSFS_FILE(damon_target_idx, 0600,
-			DAMON_SYSFS_ULONG, 0, INT_MAX, 0, NULL),
+	[DAMOS_SYSFS_FILTER_ADDR_START] = DAMON_SYSFS_RW(addr_start, 0),
+	[DAMOS_SYSFS_FILTER_ADDR_END] = DAMON_SYSFS_RW(addr_end, 0),
+	[DAMOS_SYSFS_FILTER_TARGET_IDX] = DAMON_SYSFS_FILE(damon_target_idx,
+			0600, DAMON_SYSFS_ULONG, 0, INT_MAX, 0, NULL),
 };
 
 static const struct damon_sysfs_type damon_sysfs_filter_type = {
@@ -224,17 +256,22 @@ static const struct damon_sysfs_type damon_sysfs_filters_type = {
 
 /* schemes/<S>/stats/, in the order of &struct damos_stat */
 enum {
-	STATS_NR_TRIED, STATS_SZ_TRIED, STATS_NR_APPLIED, STATS_SZ_APPLIED,
-	STATS_SZ_OPS_FILTER_PASSED, STATS_QT_EXCEEDS,
+	DAMOS_SYSFS_STATS_NR_TRIED,
+	DAMOS_SYSFS_STATS_SZ_TRIED,
+	DAMOS_SYSFS_STATS_NR_APPLIED,
+	DAMOS_SYSFS_STATS_SZ_APPLIED,
+	DAMOS_SYSFS_STATS_SZ_OPS_FILTER_PASSED,
+	DAMOS_SYSFS_STATS_QT_EXCEEDS,
 };
 
 static const struct damon_sysfs_file damon_sysfs_stats_files[] = {
-	[STATS_NR_TRIED] = DAMON_SYSFS_RO(nr_tried),
-	[STATS_SZ_TRIED] = DAMON_SYSFS_RO(sz_tried),
-	[STATS_NR_APPLIED] = DAMON_SYSFS_RO(nr_applied),
-	[STATS_SZ_APPLIED] = DAMON_SYSFS_RO(sz_applied),
-	[STATS_SZ_OPS_FILTER_PASSED] = DAMON_SYSFS_RO(sz_ops_filter_passed),
-	[STATS_QT_EXCEEDS] = DAMON_SYSFS_RO(qt_exceeds),
+	[DAMOS_SYSFS_STATS_NR_TRIED] = DAMON_SYSFS_RO(nr_tried),
+	[DAMOS_SYSFS_STATS_SZ_TRIED] = DAMON_SYSFS_RO(sz_tried),
+	[DAMOS_SYSFS_STATS_NR_APPLIED] = DAMON_SYSFS_RO(nr_applied),
+	[DAMOS_SYSFS_STATS_SZ_APPLIED] = DAMON_SYSFS_RO(sz_applied),
+	[DAMOS_SYSFS_STATS_SZ_OPS_FILTER_PASSED] =
+		DAMON_SYSFS_RO(sz_ops_filter_passed),
+	[DAMOS_SYSFS_STATS_QT_EXCEEDS] = DAMON_SYSFS_RO(qt_exceeds),
 };
 
 static const struct damon_sysfs_type damon_sysfs_stats_type = {
@@ -245,16 +282,20 @@ static const struct damon_sysfs_type damon_sysfs_stats_type = {
 
 /* schemes/<S>/tried_regions/<R>/ */
 enum {
-	TRIED_START, TRIED_END, TRIED_NR_ACCESSES, TRIED_AGE,
-	TRIED_SZ_FILTER_PASSED, NR_TRIED_FILES,
+	DAMOS_SYSFS_TRIED_START,
+	DAMOS_SYSFS_TRIED_END,
+	DAMOS_SYSFS_TRIED_NR_ACCESSES,
+	DAMOS_SYSFS_TRIED_AGE,
+	DAMOS_SYSFS_TRIED_SZ_FILTER_PASSED,
+	DAMOS_SYSFS_NR_TRIED_FILES,
 };
 
 static const struct damon_sysfs_file damon_sysfs_tried_region_files[] = {
-	[TRIED_START] = DAMON_SYSFS_RO(start),
-	[TRIED_END] = DAMON_SYSFS_RO(end),
-	[TRIED_NR_ACCESSES] = DAMON_SYSFS_RO(nr_accesses),
-	[TRIED_AGE] = DAMON_SYSFS_RO(age),
-	[TRIED_SZ_FILTER_PASSED] = DAMON_SYSFS_RO(sz_filter_passed),
+	[DAMOS_SYSFS_TRIED_START] = DAMON_SYSFS_RO(start),
+	[DAMOS_SYSFS_TRIED_END] = DAMON_SYSFS_RO(end),
+	[DAMOS_SYSFS_TRIED_NR_ACCESSES] = DAMON_SYSFS_RO(nr_accesses),
+	[DAMOS_SYSFS_TRIED_AGE] = DAMON_SYSFS_RO(age),
+	[DAMOS_SYSFS_TRIED_SZ_FILTER_PASSED] = DAMON_SYSFS_RO(sz_filter_passed),
 };
 
 static const struct damon_sysfs_type damon_sysfs_tried_region_type = {
@@ -263,10 +304,10 @@ static const struct damon_sysfs_type damon_sysfs_tried_region_type = {
 };
 
 /* schemes/<S>/tried_regions/: the children are the kernel's to make. */
-enum { TRIED_TOTAL_BYTES };
+enum { DAMOS_SYSFS_TRIED_TOTAL_BYTES };
 
 static const struct damon_sysfs_file damon_sysfs_tried_regions_files[] = {
-	[TRIED_TOTAL_BYTES] = DAMON_SYSFS_RO(total_bytes),
+	[DAMOS_SYSFS_TRIED_TOTAL_BYTES] = DAMON_SYSFS_RO(total_bytes),
 };
 
 static const struct damon_sysfs_type damon_sysfs_tried_regions_type = {
@@ -291,28 +332,38 @@ static const char * const damon_sysfs_action_keywords[] = {
 	NULL
 };
 
-enum { SCHEME_ACTION, SCHEME_APPLY_INTERVAL, SCHEME_TARGET_NID };
 enum {
-	SCHEME_PATTERN, SCHEME_QUOTAS, SCHEME_WMARKS, SCHEME_FILTERS,
-	SCHEME_STATS, SCHEME_TRIED_REGIONS,
+	DAMOS_SYSFS_SCHEME_ACTION,
+	DAMOS_SYSFS_SCHEME_APPLY_INTERVAL,
+	DAMOS_SYSFS_SCHEME_TARGET_NID,
+};
+
+enum {
+	DAMOS_SYSFS_SCHEME_PATTERN,
+	DAMOS_SYSFS_SCHEME_QUOTAS,
+	DAMOS_SYSFS_SCHEME_WMARKS,
+	DAMOS_SYSFS_SCHEME_FILTERS,
+	DAMOS_SYSFS_SCHEME_STATS,
+	DAMOS_SYSFS_SCHEME_TRIED_REGIONS,
 };
 
 static const struct damon_sysfs_file damon_sysfs_scheme_files[] = {
-	[SCHEME_ACTION] = DAMON_SYSFS_KW(action, damon_sysfs_action_keywords,
-					 DAMOS_STAT),
-	[SCHEME_APPLY_INTERVAL] = DAMON_SYSFS_RW(apply_interval_us, 0),
-	[SCHEME_TARGET_NID] = DAMON_SYSFS_FILE(target_nid, 0600,
+	[DAMOS_SYSFS_SCHEME_ACTION] = DAMON_SYSFS_KW(action,
+			damon_sysfs_action_keywords, DAMOS_STAT),
+	[DAMOS_SYSFS_SCHEME_APPLY_INTERVAL] =
+		DAMON_SYSFS_RW(apply_interval_us, 0),
+	[DAMOS_SYSFS_SCHEME_TARGET_NID] = DAMON_SYSFS_FILE(target_nid, 0600,
 			DAMON_SYSFS_LONG, NUMA_NO_NODE, INT_MAX, NUMA_NO_NODE,
 			NULL),
 };
 
 static const struct damon_sysfs_type * const damon_sysfs_scheme_subdirs[] = {
-	[SCHEME_PATTERN] = &damon_sysfs_pattern_type,
-	[SCHEME_QUOTAS] = &damon_sysfs_quotas_type,
-	[SCHEME_WMARKS] = &damon_sysfs_wmarks_type,
-	[SCHEME_FILTERS] = &damon_sysfs_filters_type,
-	[SCHEME_STATS] = &damon_sysfs_stats_type,
-	[SCHEME_TRIED_REGIONS] = &damon_sysfs_tried_regions_type,
+	[DAMOS_SYSFS_SCHEME_PATTERN] = &damon_sysfs_pattern_type,
+	[DAMOS_SYSFS_SCHEME_QUOTAS] = &damon_sysfs_quotas_type,
+	[DAMOS_SYSFS_SCHEME_WMARKS] = &damon_sysfs_wmarks_type,
+	[DAMOS_SYSFS_SCHEME_FILTERS] = &damon_sysfs_filters_type,
+	[DAMOS_SYSFS_SCHEME_STATS] = &damon_sysfs_stats_type,
+	[DAMOS_SYSFS_SCHEME_TRIED_REGIONS] = &damon_sysfs_tried_regions_type,
 };
 
 static const struct damon_sysfs_type damon_sysfs_scheme_type = {
@@ -336,6 +387,14 @@ const struct damon_sysfs_type damon_sysfs_schemes_type = {
 };
 
 /* === From the tree to schemes === */
+
+/* Subdirectory @idx of the directory of scheme @i of @schemes. */
+static struct damon_sysfs_node *
+damon_sysfs_scheme_subdir(struct damon_sysfs_node *schemes, unsigned int i,
+			  unsigned int idx)
+{
+	return schemes->children[i]->subdirs[idx];
+}
 
 #ifdef CONFIG_MEMCG
 /* The id of the memory cgroup at @path, as cgroup_path() writes it. */
@@ -374,37 +433,40 @@ static int damon_sysfs_memcg_id(const char *path, unsigned short *id)
 static int damon_sysfs_add_filters(struct damos *s,
 				   struct damon_sysfs_node *filters)
 {
+	unsigned long start, end, target_idx;
 	struct damon_sysfs_node *node;
+	bool matching, allow;
 	struct damos_filter *f;
 	const char *path;
 	unsigned int i;
-	int err;
+	int err, type;
 
 	for (i = 0; i < filters->nr_children; i++) {
 		node = filters->children[i];
-		f = damos_new_filter(damon_sysfs_val(node, FILTER_TYPE),
-				     damon_sysfs_val(node, FILTER_MATCHING),
-				     damon_sysfs_val(node, FILTER_ALLOW));
+		type = damon_sysfs_val(node, DAMOS_SYSFS_FILTER_TYPE);
+		matching = damon_sysfs_val(node, DAMOS_SYSFS_FILTER_MATCHING);
+		allow = damon_sysfs_val(node, DAMOS_SYSFS_FILTER_ALLOW);
+		path = damon_sysfs_str(node, DAMOS_SYSFS_FILTER_MEMCG_PATH);
+		start = damon_sysfs_val(node, DAMOS_SYSFS_FILTER_ADDR_START);
+		end = damon_sysfs_val(node, DAMOS_SYSFS_FILTER_ADDR_END);
+		target_idx = damon_sysfs_val(node,
+					     DAMOS_SYSFS_FILTER_TARGET_IDX);
+		f = damos_new_filter(type, matching, allow);
 		if (!f)
 			return -ENOMEM;
 		damos_add_filter(s, f);
 		switch (f->type) {
 		case DAMOS_FILTER_TYPE_MEMCG:
-			path = damon_sysfs_str(node, FILTER_MEMCG_PATH);
 			err = damon_sysfs_memcg_id(path, &f->memcg_id);
 			if (err)
 				return err;
 			break;
 		case DAMOS_FILTER_TYPE_ADDR:
-			f->addr_range = (struct damon_addr_range) {
-				.start = damon_sysfs_val(node,
-							 FILTER_ADDR_START),
-				.end = damon_sysfs_val(node, FILTER_ADDR_END),
-			};
+			f->addr_range.start = start;
+			f->addr_range.end = end;
 			break;
 		case DAMOS_FILTER_TYPE_TARGET:
-			f->target_idx = damon_sysfs_val(node,
-							FILTER_TARGET_IDX);
+			f->target_idx = target_idx;
 			break;
 		default:
 			break;
@@ -416,18 +478,21 @@ static int damon_sysfs_add_filters(struct damos *s,
 static int damon_sysfs_add_goals(struct damos_quota *q,
 				 struct damon_sysfs_node *goals)
 {
+	unsigned long metric, target;
 	struct damon_sysfs_node *node;
 	struct damos_quota_goal *g;
 	unsigned int i;
 
 	for (i = 0; i < goals->nr_children; i++) {
 		node = goals->children[i];
-		g = damos_new_quota_goal(damon_sysfs_val(node, GOAL_METRIC),
-					 damon_sysfs_val(node, GOAL_TARGET));
+		metric = damon_sysfs_val(node, DAMOS_SYSFS_GOAL_METRIC);
+		target = damon_sysfs_val(node, DAMOS_SYSFS_GOAL_TARGET);
+		g = damos_new_quota_goal(metric, target);
 		if (!g)
 			return -ENOMEM;
-		g->current_value = damon_sysfs_val(node, GOAL_CURRENT);
-		g->nid = (long)damon_sysfs_val(node, GOAL_NID);
+		g->current_value =
+			damon_sysfs_val(node, DAMOS_SYSFS_GOAL_CURRENT);
+		g->nid = (long)damon_sysfs_val(node, DAMOS_SYSFS_GOAL_NID);
 		damos_add_quota_goal(q, g);
 	}
 	return 0;
@@ -435,42 +500,55 @@ static int damon_sysfs_add_goals(struct damos_quota *q,
 
 static struct damos *damon_sysfs_new_scheme(struct damon_sysfs_node *node)
 {
-	struct damon_sysfs_node *pattern = node->subdirs[SCHEME_PATTERN];
-	struct damon_sysfs_node *quotas = node->subdirs[SCHEME_QUOTAS];
-	struct damon_sysfs_node *weights = quotas->subdirs[QUOTAS_WEIGHTS];
-	struct damon_sysfs_node *wmarks = node->subdirs[SCHEME_WMARKS];
-	struct damon_sysfs_node *sz = pattern->subdirs[PATTERN_SZ];
-	struct damon_sysfs_node *nr = pattern->subdirs[PATTERN_NR_ACCESSES];
-	struct damon_sysfs_node *age = pattern->subdirs[PATTERN_AGE];
+	struct damon_sysfs_node *pattern =
+		node->subdirs[DAMOS_SYSFS_SCHEME_PATTERN];
+	struct damon_sysfs_node *quotas =
+		node->subdirs[DAMOS_SYSFS_SCHEME_QUOTAS];
+	struct damon_sysfs_node *weights =
+		quotas->subdirs[DAMOS_SYSFS_QUOTAS_WEIGHTS];
+	struct damon_sysfs_node *wmarks =
+		node->subdirs[DAMOS_SYSFS_SCHEME_WMARKS];
+	struct damon_sysfs_node *sz = pattern->subdirs[DAMOS_SYSFS_PATTERN_SZ];
+	struct damon_sysfs_node *nr =
+		pattern->subdirs[DAMOS_SYSFS_PATTERN_NR_ACCESSES];
+	struct damon_sysfs_node *age =
+		pattern->subdirs[DAMOS_SYSFS_PATTERN_AGE];
 	struct damos_access_pattern p = {
-		.min_sz_region = damon_sysfs_val(sz, RANGE_MIN),
-		.max_sz_region = damon_sysfs_val(sz, RANGE_MAX),
-		.min_nr_accesses = damon_sysfs_uint(nr, RANGE_MIN),
-		.max_nr_accesses = damon_sysfs_uint(nr, RANGE_MAX),
-		.min_age_region = damon_sysfs_uint(age, RANGE_MIN),
-		.max_age_region = damon_sysfs_uint(age, RANGE_MAX),
+		.min_sz_region = damon_sysfs_val(sz, DAMOS_SYSFS_RANGE_MIN),
+		.max_sz_region = damon_sysfs_val(sz, DAMOS_SYSFS_RANGE_MAX),
+		.min_nr_accesses = damon_sysfs_uint(nr, DAMOS_SYSFS_RANGE_MIN),
+		.max_nr_accesses = damon_sysfs_uint(nr, DAMOS_SYSFS_RANGE_MAX),
+		.min_age_region = damon_sysfs_uint(age, DAMOS_SYSFS_RANGE_MIN),
+		.max_age_region = damon_sysfs_uint(age, DAMOS_SYSFS_RANGE_MAX),
 	};
 	struct damos_quota q = {
-		.ms = damon_sysfs_val(quotas, QUOTAS_MS),
-		.sz = damon_sysfs_val(quotas, QUOTAS_BYTES),
-		.reset_interval = damon_sysfs_val(quotas, QUOTAS_RESET_MS),
-		.weight_sz = damon_sysfs_uint(weights, WEIGHTS_SZ),
+		.ms = damon_sysfs_val(quotas, DAMOS_SYSFS_QUOTAS_MS),
+		.sz = damon_sysfs_val(quotas, DAMOS_SYSFS_QUOTAS_BYTES),
+		.reset_interval = damon_sysfs_val(quotas,
+						  DAMOS_SYSFS_QUOTAS_RESET_MS),
+		.weight_sz = damon_sysfs_uint(weights, DAMOS_SYSFS_WEIGHTS_SZ),
 		.weight_nr_accesses = damon_sysfs_uint(weights,
-						       WEIGHTS_NR_ACCESSES),
-		.weight_age = damon_sysfs_uint(weights, WEIGHTS_AGE),
+				DAMOS_SYSFS_WEIGHTS_NR_ACCESSES),
+		.weight_age = damon_sysfs_uint(weights,
+					       DAMOS_SYSFS_WEIGHTS_AGE),
 	};
 	struct damos_watermarks w = {
-		.metric = damon_sysfs_val(wmarks, WMARKS_METRIC),
-		.interval = damon_sysfs_val(wmarks, WMARKS_INTERVAL),
-		.high = damon_sysfs_val(wmarks, WMARKS_HIGH),
-		.mid = damon_sysfs_val(wmarks, WMARKS_MID),
-		.low = damon_sysfs_val(wmarks, WMARKS_LOW),
+		.metric = damon_sysfs_val(wmarks, DAMOS_SYSFS_WMARKS_METRIC),
+		.interval = damon_sysfs_val(wmarks,
+					    DAMOS_SYSFS_WMARKS_INTERVAL),
+		.high = damon_sysfs_val(wmarks, DAMOS_SYSFS_WMARKS_HIGH),
+		.mid = damon_sysfs_val(wmarks, DAMOS_SYSFS_WMARKS_MID),
+		.low = damon_sysfs_val(wmarks, DAMOS_SYSFS_WMARKS_LOW),
 	};
 
-	return damon_new_scheme(&p, damon_sysfs_val(node, SCHEME_ACTION),
-				damon_sysfs_val(node, SCHEME_APPLY_INTERVAL),
-				&q, &w,
-				(long)damon_sysfs_val(node, SCHEME_TARGET_NID));
+	enum damos_action action =
+		damon_sysfs_val(node, DAMOS_SYSFS_SCHEME_ACTION);
+	unsigned long apply_interval_us =
+		damon_sysfs_val(node, DAMOS_SYSFS_SCHEME_APPLY_INTERVAL);
+	int target_nid = damon_sysfs_val(node, DAMOS_SYSFS_SCHEME_TARGET_NID);
+
+	return damon_new_scheme(&p, action, apply_interval_us, &q, &w,
+				target_nid);
 }
 
 /**
@@ -485,7 +563,7 @@ static struct damos *damon_sysfs_new_scheme(struct damon_sysfs_node *node)
 int damon_sysfs_add_schemes(struct damon_ctx *ctx,
 			    struct damon_sysfs_node *schemes)
 {
-	struct damon_sysfs_node *node, *quotas;
+	struct damon_sysfs_node *node, *quotas, *goals, *filters;
 	unsigned int i;
 	struct damos *s;
 	int err;
@@ -497,12 +575,13 @@ int damon_sysfs_add_schemes(struct damon_ctx *ctx,
 		if (!s)
 			return -ENOMEM;
 		damon_add_scheme(ctx, s);
-		quotas = node->subdirs[SCHEME_QUOTAS];
-		err = damon_sysfs_add_goals(&s->quota,
-					    quotas->subdirs[QUOTAS_GOALS]);
+		quotas = node->subdirs[DAMOS_SYSFS_SCHEME_QUOTAS];
+		goals = quotas->subdirs[DAMOS_SYSFS_QUOTAS_GOALS];
+		filters = node->subdirs[DAMOS_SYSFS_SCHEME_FILTERS];
+		err = damon_sysfs_add_goals(&s->quota, goals);
 		if (err)
 			return err;
-		err = damon_sysfs_add_filters(s, node->subdirs[SCHEME_FILTERS]);
+		err = damon_sysfs_add_filters(s, filters);
 		if (err)
 			return err;
 	}
@@ -514,13 +593,16 @@ int damon_sysfs_add_schemes(struct damon_ctx *ctx,
 static void damon_sysfs_set_stats(struct damon_sysfs_node *stats,
 				  struct damos_stat *stat)
 {
-	damon_sysfs_set_val(stats, STATS_NR_TRIED, stat->nr_tried);
-	damon_sysfs_set_val(stats, STATS_SZ_TRIED, stat->sz_tried);
-	damon_sysfs_set_val(stats, STATS_NR_APPLIED, stat->nr_applied);
-	damon_sysfs_set_val(stats, STATS_SZ_APPLIED, stat->sz_applied);
-	damon_sysfs_set_val(stats, STATS_SZ_OPS_FILTER_PASSED,
+	damon_sysfs_set_val(stats, DAMOS_SYSFS_STATS_NR_TRIED, stat->nr_tried);
+	damon_sysfs_set_val(stats, DAMOS_SYSFS_STATS_SZ_TRIED, stat->sz_tried);
+	damon_sysfs_set_val(stats, DAMOS_SYSFS_STATS_NR_APPLIED,
+			    stat->nr_applied);
+	damon_sysfs_set_val(stats, DAMOS_SYSFS_STATS_SZ_APPLIED,
+			    stat->sz_applied);
+	damon_sysfs_set_val(stats, DAMOS_SYSFS_STATS_SZ_OPS_FILTER_PASSED,
 			    stat->sz_ops_filter_passed);
-	damon_sysfs_set_val(stats, STATS_QT_EXCEEDS, stat->qt_exceeds);
+	damon_sysfs_set_val(stats, DAMOS_SYSFS_STATS_QT_EXCEEDS,
+			    stat->qt_exceeds);
 }
 
 /**
@@ -538,7 +620,7 @@ static void damon_sysfs_set_stats(struct damon_sysfs_node *stats,
 void damon_sysfs_set_schemes_results(struct damon_sysfs_node *schemes,
 				     struct damon_ctx *ctx, unsigned int what)
 {
-	struct damon_sysfs_node *node;
+	struct damon_sysfs_node *node, *stats, *quotas;
 	unsigned int i = 0;
 	struct damos *s;
 
@@ -546,12 +628,14 @@ void damon_sysfs_set_schemes_results(struct damon_sysfs_node *schemes,
 		if (i == schemes->nr_children)
 			break;
 		node = schemes->children[i++];
+		stats = node->subdirs[DAMOS_SYSFS_SCHEME_STATS];
+		quotas = node->subdirs[DAMOS_SYSFS_SCHEME_QUOTAS];
 		if (what & DAMON_SYSFS_SCHEMES_STATS)
-			damon_sysfs_set_stats(node->subdirs[SCHEME_STATS],
-					      &s->stat);
+			damon_sysfs_set_stats(stats, &s->stat);
 		if (what & DAMON_SYSFS_SCHEMES_QUOTAS)
-			damon_sysfs_set_val(node->subdirs[SCHEME_QUOTAS],
-					    QUOTAS_EFFECTIVE, s->quota.esz);
+			damon_sysfs_set_val(quotas,
+					    DAMOS_SYSFS_QUOTAS_EFFECTIVE,
+					    s->quota.esz);
 	}
 }
 
@@ -645,7 +729,7 @@ int damon_sysfs_commit_goals(struct damon_sysfs_node *schemes,
 		.data = &goals,
 	};
 	struct damos_quota_goal *g, *next;
-	struct damon_sysfs_node *quotas;
+	struct damon_sysfs_node *quotas, *dir;
 	unsigned int i;
 	int err = 0;
 
@@ -658,9 +742,10 @@ int damon_sysfs_commit_goals(struct damon_sysfs_node *schemes,
 	for (i = 0; i < goals.nr; i++)
 		INIT_LIST_HEAD(&goals.quotas[i].goals);
 	for (i = 0; !err && i < goals.nr; i++) {
-		quotas = schemes->children[i]->subdirs[SCHEME_QUOTAS];
-		err = damon_sysfs_add_goals(&goals.quotas[i],
-					    quotas->subdirs[QUOTAS_GOALS]);
+		quotas = damon_sysfs_scheme_subdir(schemes, i,
+						   DAMOS_SYSFS_SCHEME_QUOTAS);
+		dir = quotas->subdirs[DAMOS_SYSFS_QUOTAS_GOALS];
+		err = damon_sysfs_add_goals(&goals.quotas[i], dir);
 	}
 	if (!err)
 		err = damon_call(ctx, &control);
@@ -675,7 +760,7 @@ int damon_sysfs_commit_goals(struct damon_sysfs_node *schemes,
 
 /* One tried region, as the files show it. */
 struct damon_sysfs_tried_region {
-	unsigned long vals[NR_TRIED_FILES];
+	unsigned long vals[DAMOS_SYSFS_NR_TRIED_FILES];
 };
 
 /* What a walk collects for one scheme. */
@@ -727,11 +812,19 @@ static void damon_sysfs_walk_fn(void *data, struct damon_ctx *ctx,
 		tried->size = size;
 	}
 	tr = &tried->regions[tried->nr++];
-	tr->vals[TRIED_START] = r->ar.start;
-	tr->vals[TRIED_END] = r->ar.end;
-	tr->vals[TRIED_NR_ACCESSES] = r->nr_accesses_bp / 10000;
-	tr->vals[TRIED_AGE] = r->age;
-	tr->vals[TRIED_SZ_FILTER_PASSED] = sz_filter_passed;
+	tr->vals[DAMOS_SYSFS_TRIED_START] = r->ar.start;
+	tr->vals[DAMOS_SYSFS_TRIED_END] = r->ar.end;
+	tr->vals[DAMOS_SYSFS_TRIED_NR_ACCESSES] = r->nr_accesses_bp / 10000;
+	tr->vals[DAMOS_SYSFS_TRIED_AGE] = r->age;
+	tr->vals[DAMOS_SYSFS_TRIED_SZ_FILTER_PASSED] = sz_filter_passed;
+}
+
+/* The tried_regions directory of scheme @i of @schemes. */
+static struct damon_sysfs_node *
+damon_sysfs_tried_regions_of(struct damon_sysfs_node *schemes, unsigned int i)
+{
+	return damon_sysfs_scheme_subdir(schemes, i,
+					 DAMOS_SYSFS_SCHEME_TRIED_REGIONS);
 }
 
 /* Fill the tried_regions directory of @tried; without the lock held. */
@@ -748,10 +841,11 @@ static int damon_sysfs_fill_tried(struct damon_sysfs_tried *tried)
 	/* Someone else may have changed it since; then theirs stands. */
 	if (!node->removed && node->nr_children == tried->nr) {
 		for (i = 0; i < tried->nr; i++)
-			for (j = 0; j < NR_TRIED_FILES; j++)
+			for (j = 0; j < DAMOS_SYSFS_NR_TRIED_FILES; j++)
 				damon_sysfs_set_val(node->children[i], j,
 						    tried->regions[i].vals[j]);
-		damon_sysfs_set_val(node, TRIED_TOTAL_BYTES, tried->total_bytes);
+		damon_sysfs_set_val(node, DAMOS_SYSFS_TRIED_TOTAL_BYTES,
+				    tried->total_bytes);
 	}
 	mutex_unlock(&damon_sysfs_lock);
 	return 0;
@@ -801,8 +895,7 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 	}
 	for (i = 0; i < walk.nr; i++) {
 		tried = &walk.tried[i];
-		tried->node =
-			schemes->children[i]->subdirs[SCHEME_TRIED_REGIONS];
+		tried->node = damon_sysfs_tried_regions_of(schemes, i);
 		kobject_get(&tried->node->kobj);
 	}
 	kdamond->users++;
@@ -816,12 +909,12 @@ int damon_sysfs_update_tried(struct damon_sysfs_node *kdamond,
 
 	mutex_lock(&damon_sysfs_lock);
 	kdamond->users--;
-	if (!err && bytes_only) {
-		for (i = 0; i < walk.nr; i++)
-			if (!walk.tried[i].node->removed)
-				damon_sysfs_set_val(walk.tried[i].node,
-						    TRIED_TOTAL_BYTES,
-						    walk.tried[i].total_bytes);
+	for (i = 0; !err && bytes_only && i < walk.nr; i++) {
+		tried = &walk.tried[i];
+		if (!tried->node->removed)
+			damon_sysfs_set_val(tried->node,
+					    DAMOS_SYSFS_TRIED_TOTAL_BYTES,
+					    tried->total_bytes);
 	}
 	mutex_unlock(&damon_sysfs_lock);
 	kobject_put(&kdamond->kobj);
@@ -862,8 +955,7 @@ int damon_sysfs_clear_tried(struct damon_sysfs_node *kdamond)
 		return -ENOMEM;
 	}
 	for (i = 0; i < nr; i++) {
-		nodes[i] =
-			schemes->children[i]->subdirs[SCHEME_TRIED_REGIONS];
+		nodes[i] = damon_sysfs_tried_regions_of(schemes, i);
 		kobject_get(&nodes[i]->kobj);
 	}
 	mutex_unlock(&damon_sysfs_lock);

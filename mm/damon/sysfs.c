@@ -43,11 +43,11 @@
 	DAMON_SYSFS_FILE(_name, 0600, DAMON_SYSFS_NR, 0, _max, 0, NULL)
 
 /* regions/<R>/ */
-enum { REGION_START, REGION_END };
+enum { DAMON_SYSFS_REGION_START, DAMON_SYSFS_REGION_END };
 
 static const struct damon_sysfs_file damon_sysfs_region_files[] = {
-	[REGION_START] = DAMON_SYSFS_ULONG_FILE(start, 0),
-	[REGION_END] = DAMON_SYSFS_ULONG_FILE(end, 0),
+	[DAMON_SYSFS_REGION_START] = DAMON_SYSFS_ULONG_FILE(start, 0),
+	[DAMON_SYSFS_REGION_END] = DAMON_SYSFS_ULONG_FILE(end, 0),
 };
 
 static const struct damon_sysfs_type damon_sysfs_region_type = {
@@ -68,16 +68,16 @@ static const struct damon_sysfs_type damon_sysfs_regions_type = {
 };
 
 /* targets/<T>/ */
-enum { TARGET_PID };
-enum { TARGET_REGIONS };
+enum { DAMON_SYSFS_TARGET_PID };
+enum { DAMON_SYSFS_TARGET_REGIONS };
 
 static const struct damon_sysfs_file damon_sysfs_target_files[] = {
-	[TARGET_PID] = DAMON_SYSFS_FILE(pid_target, 0600, DAMON_SYSFS_LONG,
-					INT_MIN, INT_MAX, 0, NULL),
+	[DAMON_SYSFS_TARGET_PID] = DAMON_SYSFS_FILE(pid_target, 0600,
+			DAMON_SYSFS_LONG, INT_MIN, INT_MAX, 0, NULL),
 };
 
 static const struct damon_sysfs_type * const damon_sysfs_target_subdirs[] = {
-	[TARGET_REGIONS] = &damon_sysfs_regions_type,
+	[DAMON_SYSFS_TARGET_REGIONS] = &damon_sysfs_regions_type,
 };
 
 static const struct damon_sysfs_type damon_sysfs_target_type = {
@@ -101,15 +101,20 @@ static const struct damon_sysfs_type damon_sysfs_targets_type = {
 
 /* monitoring_attrs/intervals/intervals_goal/: 0 aggrs is no tuning */
 enum {
-	INTERVALS_GOAL_ACCESS_BP, INTERVALS_GOAL_AGGRS,
-	INTERVALS_GOAL_MIN_SAMPLE, INTERVALS_GOAL_MAX_SAMPLE,
+	DAMON_SYSFS_INTERVALS_GOAL_ACCESS_BP,
+	DAMON_SYSFS_INTERVALS_GOAL_AGGRS,
+	DAMON_SYSFS_INTERVALS_GOAL_MIN_SAMPLE,
+	DAMON_SYSFS_INTERVALS_GOAL_MAX_SAMPLE,
 };
 
 static const struct damon_sysfs_file damon_sysfs_intervals_goal_files[] = {
-	[INTERVALS_GOAL_ACCESS_BP] = DAMON_SYSFS_ULONG_FILE(access_bp, 0),
-	[INTERVALS_GOAL_AGGRS] = DAMON_SYSFS_ULONG_FILE(aggrs, 0),
-	[INTERVALS_GOAL_MIN_SAMPLE] = DAMON_SYSFS_ULONG_FILE(min_sample_us, 0),
-	[INTERVALS_GOAL_MAX_SAMPLE] = DAMON_SYSFS_ULONG_FILE(max_sample_us, 0),
+	[DAMON_SYSFS_INTERVALS_GOAL_ACCESS_BP] =
+		DAMON_SYSFS_ULONG_FILE(access_bp, 0),
+	[DAMON_SYSFS_INTERVALS_GOAL_AGGRS] = DAMON_SYSFS_ULONG_FILE(aggrs, 0),
+	[DAMON_SYSFS_INTERVALS_GOAL_MIN_SAMPLE] =
+		DAMON_SYSFS_ULONG_FILE(min_sample_us, 0),
+	[DAMON_SYSFS_INTERVALS_GOAL_MAX_SAMPLE] =
+		DAMON_SYSFS_ULONG_FILE(max_sample_us, 0),
 };
 
 static const struct damon_sysfs_type damon_sysfs_intervals_goal_type = {
@@ -119,19 +124,24 @@ static const struct damon_sysfs_type damon_sysfs_intervals_goal_type = {
 };
 
 /* monitoring_attrs/intervals/, in microseconds */
-enum { INTERVALS_SAMPLE, INTERVALS_AGGR, INTERVALS_UPDATE };
-enum { INTERVALS_GOAL };
+enum {
+	DAMON_SYSFS_INTERVALS_SAMPLE,
+	DAMON_SYSFS_INTERVALS_AGGR,
+	DAMON_SYSFS_INTERVALS_UPDATE,
+};
+
+enum { DAMON_SYSFS_INTERVALS_GOAL };
 
 static const struct damon_sysfs_type * const damon_sysfs_intervals_subdirs[] = {
-	[INTERVALS_GOAL] = &damon_sysfs_intervals_goal_type,
+	[DAMON_SYSFS_INTERVALS_GOAL] = &damon_sysfs_intervals_goal_type,
 };
 
 static const struct damon_sysfs_file damon_sysfs_intervals_files[] = {
-	[INTERVALS_SAMPLE] = DAMON_SYSFS_ULONG_FILE(sample_us,
+	[DAMON_SYSFS_INTERVALS_SAMPLE] = DAMON_SYSFS_ULONG_FILE(sample_us,
 			DAMON_DEFAULT_SAMPLE_INTERVAL),
-	[INTERVALS_AGGR] = DAMON_SYSFS_ULONG_FILE(aggr_us,
+	[DAMON_SYSFS_INTERVALS_AGGR] = DAMON_SYSFS_ULONG_FILE(aggr_us,
 			DAMON_DEFAULT_AGGR_INTERVAL),
-	[INTERVALS_UPDATE] = DAMON_SYSFS_ULONG_FILE(update_us,
+	[DAMON_SYSFS_INTERVALS_UPDATE] = DAMON_SYSFS_ULONG_FILE(update_us,
 			DAMON_DEFAULT_OPS_UPDATE_INTERVAL),
 };
 
@@ -144,12 +154,12 @@ static const struct damon_sysfs_type damon_sysfs_intervals_type = {
 };
 
 /* monitoring_attrs/nr_regions/ */
-enum { NR_REGIONS_MIN, NR_REGIONS_MAX };
+enum { DAMON_SYSFS_NR_REGIONS_MIN, DAMON_SYSFS_NR_REGIONS_MAX };
 
 static const struct damon_sysfs_file damon_sysfs_nr_regions_files[] = {
-	[NR_REGIONS_MIN] = DAMON_SYSFS_ULONG_FILE(min,
+	[DAMON_SYSFS_NR_REGIONS_MIN] = DAMON_SYSFS_ULONG_FILE(min,
 			DAMON_DEFAULT_MIN_NR_REGIONS),
-	[NR_REGIONS_MAX] = DAMON_SYSFS_ULONG_FILE(max,
+	[DAMON_SYSFS_NR_REGIONS_MAX] = DAMON_SYSFS_ULONG_FILE(max,
 			DAMON_DEFAULT_MAX_NR_REGIONS),
 };
 
@@ -160,11 +170,11 @@ static const struct damon_sysfs_type damon_sysfs_nr_regions_type = {
 };
 
 /* contexts/<C>/monitoring_attrs/ */
-enum { ATTRS_INTERVALS, ATTRS_NR_REGIONS };
+enum { DAMON_SYSFS_ATTRS_INTERVALS, DAMON_SYSFS_ATTRS_NR_REGIONS };
 
 static const struct damon_sysfs_type * const damon_sysfs_attrs_subdirs[] = {
-	[ATTRS_INTERVALS] = &damon_sysfs_intervals_type,
-	[ATTRS_NR_REGIONS] = &damon_sysfs_nr_regions_type,
+	[DAMON_SYSFS_ATTRS_INTERVALS] = &damon_sysfs_intervals_type,
+	[DAMON_SYSFS_ATTRS_NR_REGIONS] = &damon_sysfs_nr_regions_type,
 };
 
 static const struct damon_sysfs_type damon_sysfs_attrs_type = {
@@ -196,20 +206,26 @@ static ssize_t avail_operations_show(struct kobject *kobj,
 	return len;
 }
 
-enum { CONTEXT_AVAIL_OPS, CONTEXT_OPS };
-enum { CONTEXT_ATTRS, CONTEXT_TARGETS, CONTEXT_SCHEMES };
+enum { DAMON_SYSFS_CONTEXT_AVAIL_OPS, DAMON_SYSFS_CONTEXT_OPS };
+enum {
+	DAMON_SYSFS_CONTEXT_ATTRS,
+	DAMON_SYSFS_CONTEXT_TARGETS,
+	DAMON_SYSFS_CONTEXT_SCHEMES,
+};
 
 static const struct damon_sysfs_file damon_sysfs_context_files[] = {
-	[CONTEXT_AVAIL_OPS] = DAMON_SYSFS_CUSTOM_FILE(avail_operations, 0400,
-			avail_operations_show, NULL),
-	[CONTEXT_OPS] = DAMON_SYSFS_FILE(operations, 0600, DAMON_SYSFS_KEYWORD,
-			0, 0, DAMON_OPS_VADDR, damon_sysfs_ops_keywords),
+	[DAMON_SYSFS_CONTEXT_AVAIL_OPS] =
+		DAMON_SYSFS_CUSTOM_FILE(avail_operations, 0400,
+					avail_operations_show, NULL),
+	[DAMON_SYSFS_CONTEXT_OPS] = DAMON_SYSFS_FILE(operations, 0600,
+			DAMON_SYSFS_KEYWORD, 0, 0, DAMON_OPS_VADDR,
+			damon_sysfs_ops_keywords),
 };
 
 static const struct damon_sysfs_type * const damon_sysfs_context_subdirs[] = {
-	[CONTEXT_ATTRS] = &damon_sysfs_attrs_type,
-	[CONTEXT_TARGETS] = &damon_sysfs_targets_type,
-	[CONTEXT_SCHEMES] = &damon_sysfs_schemes_type,
+	[DAMON_SYSFS_CONTEXT_ATTRS] = &damon_sysfs_attrs_type,
+	[DAMON_SYSFS_CONTEXT_TARGETS] = &damon_sysfs_targets_type,
+	[DAMON_SYSFS_CONTEXT_SCHEMES] = &damon_sysfs_schemes_type,
 };
 
 static const struct damon_sysfs_type damon_sysfs_context_type = {
@@ -239,19 +255,26 @@ static ssize_t state_store(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf);
 
-enum { KDAMOND_STATE, KDAMOND_PID, KDAMOND_REFRESH_MS };
-enum { KDAMOND_CONTEXTS };
+enum {
+	DAMON_SYSFS_KDAMOND_STATE,
+	DAMON_SYSFS_KDAMOND_PID,
+	DAMON_SYSFS_KDAMOND_REFRESH_MS,
+};
+
+enum { DAMON_SYSFS_KDAMOND_CONTEXTS };
 
 static const struct damon_sysfs_file damon_sysfs_kdamond_files[] = {
-	[KDAMOND_STATE] = DAMON_SYSFS_CUSTOM_FILE(state, 0600, state_show,
-						  state_store),
-	[KDAMOND_PID] = DAMON_SYSFS_CUSTOM_FILE(pid, 0400, pid_show, NULL),
+	[DAMON_SYSFS_KDAMOND_STATE] = DAMON_SYSFS_CUSTOM_FILE(state, 0600,
+			state_show, state_store),
+	[DAMON_SYSFS_KDAMOND_PID] =
+		DAMON_SYSFS_CUSTOM_FILE(pid, 0400, pid_show, NULL),
 	/* Read by the kdamond without the lock: see damon_sysfs_refresh(). */
-	[KDAMOND_REFRESH_MS] = DAMON_SYSFS_ULONG_FILE(refresh_ms, 0),
+	[DAMON_SYSFS_KDAMOND_REFRESH_MS] =
+		DAMON_SYSFS_ULONG_FILE(refresh_ms, 0),
 };
 
 static const struct damon_sysfs_type * const damon_sysfs_kdamond_subdirs[] = {
-	[KDAMOND_CONTEXTS] = &damon_sysfs_contexts_type,
+	[DAMON_SYSFS_KDAMOND_CONTEXTS] = &damon_sysfs_contexts_type,
 };
 
 /**
@@ -348,13 +371,15 @@ static int damon_sysfs_add_regions(struct damon_target *t,
 				   struct damon_sysfs_node *regions)
 {
 	struct damon_sysfs_node *region;
+	unsigned long start, end;
 	struct damon_region *r;
 	unsigned int i;
 
 	for (i = 0; i < regions->nr_children; i++) {
 		region = regions->children[i];
-		r = damon_new_region(damon_sysfs_val(region, REGION_START),
-				     damon_sysfs_val(region, REGION_END));
+		start = damon_sysfs_val(region, DAMON_SYSFS_REGION_START);
+		end = damon_sysfs_val(region, DAMON_SYSFS_REGION_END);
+		r = damon_new_region(start, end);
 		if (!r)
 			return -ENOMEM;
 		/* damon_commit_ctx() checks they are sorted and disjoint. */
@@ -369,7 +394,7 @@ static int damon_sysfs_add_targets(struct damon_ctx *ctx,
 	struct damon_sysfs_node *target, *regions;
 	struct damon_target *t;
 	unsigned int i;
-	int err;
+	int err, pid;
 
 	for (i = 0; i < targets->nr_children; i++) {
 		target = targets->children[i];
@@ -378,12 +403,13 @@ static int damon_sysfs_add_targets(struct damon_ctx *ctx,
 			return -ENOMEM;
 		damon_add_target(ctx, t);
 		if (damon_target_has_pid(ctx)) {
-			t->pid = find_get_pid(damon_sysfs_val(target,
-							      TARGET_PID));
+			pid = damon_sysfs_val(target, DAMON_SYSFS_TARGET_PID);
+			t->pid = find_get_pid(pid);
 			if (!t->pid)
 				return -EINVAL;
 		}
-		regions = damon_sysfs_subdir(target, TARGET_REGIONS);
+		regions = damon_sysfs_subdir(target,
+					     DAMON_SYSFS_TARGET_REGIONS);
 		err = damon_sysfs_add_regions(t, regions);
 		if (err)
 			return err;
@@ -401,42 +427,44 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 {
 	struct damon_sysfs_node *contexts, *context, *attrs, *intervals, *nr;
 	struct damon_sysfs_node *targets, *schemes, *goal;
+	struct damon_intervals_goal *g;
+	struct damon_attrs *a;
 	struct damon_ctx *ctx;
 	int err;
 
 	lockdep_assert_held(&damon_sysfs_lock);
-	contexts = damon_sysfs_subdir(kdamond, KDAMOND_CONTEXTS);
+	contexts = damon_sysfs_subdir(kdamond, DAMON_SYSFS_KDAMOND_CONTEXTS);
 	if (contexts->nr_children != 1)
 		return -EINVAL;
 	context = contexts->children[0];
-	attrs = damon_sysfs_subdir(context, CONTEXT_ATTRS);
-	intervals = damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
-	goal = damon_sysfs_subdir(intervals, INTERVALS_GOAL);
-	nr = damon_sysfs_subdir(attrs, ATTRS_NR_REGIONS);
-	targets = damon_sysfs_subdir(context, CONTEXT_TARGETS);
-	schemes = damon_sysfs_subdir(context, CONTEXT_SCHEMES);
+	attrs = damon_sysfs_subdir(context, DAMON_SYSFS_CONTEXT_ATTRS);
+	intervals = damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_INTERVALS);
+	goal = damon_sysfs_subdir(intervals, DAMON_SYSFS_INTERVALS_GOAL);
+	nr = damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_NR_REGIONS);
+	targets = damon_sysfs_subdir(context, DAMON_SYSFS_CONTEXT_TARGETS);
+	schemes = damon_sysfs_subdir(context, DAMON_SYSFS_CONTEXT_SCHEMES);
 
 	ctx = damon_new_ctx();
 	if (!ctx)
 		return -ENOMEM;
-	ctx->ops.id = damon_sysfs_val(context, CONTEXT_OPS);
-	ctx->attrs = (struct damon_attrs) {
-		.sample_interval = damon_sysfs_val(intervals, INTERVALS_SAMPLE),
-		.aggr_interval = damon_sysfs_val(intervals, INTERVALS_AGGR),
-		.ops_update_interval = damon_sysfs_val(intervals,
-						       INTERVALS_UPDATE),
-		.min_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MIN),
-		.max_nr_regions = damon_sysfs_val(nr, NR_REGIONS_MAX),
-		.intervals_goal = {
-			.access_bp = damon_sysfs_val(goal,
-						     INTERVALS_GOAL_ACCESS_BP),
-			.aggrs = damon_sysfs_val(goal, INTERVALS_GOAL_AGGRS),
-			.min_sample_us = damon_sysfs_val(goal,
-						INTERVALS_GOAL_MIN_SAMPLE),
-			.max_sample_us = damon_sysfs_val(goal,
-						INTERVALS_GOAL_MAX_SAMPLE),
-		},
-	};
+	ctx->ops.id = damon_sysfs_val(context, DAMON_SYSFS_CONTEXT_OPS);
+	a = &ctx->attrs;
+	a->sample_interval = damon_sysfs_val(intervals,
+					     DAMON_SYSFS_INTERVALS_SAMPLE);
+	a->aggr_interval = damon_sysfs_val(intervals,
+					   DAMON_SYSFS_INTERVALS_AGGR);
+	a->ops_update_interval = damon_sysfs_val(intervals,
+						 DAMON_SYSFS_INTERVALS_UPDATE);
+	a->min_nr_regions = damon_sysfs_val(nr, DAMON_SYSFS_NR_REGIONS_MIN);
+	a->max_nr_regions = damon_sysfs_val(nr, DAMON_SYSFS_NR_REGIONS_MAX);
+	g = &a->intervals_goal;
+	g->access_bp =
+		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_ACCESS_BP);
+	g->aggrs = damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_AGGRS);
+	g->min_sample_us =
+		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_MIN_SAMPLE);
+	g->max_sample_us =
+		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_MAX_SAMPLE);
 	err = damon_sysfs_add_targets(ctx, targets);
 	if (!err)
 		err = damon_sysfs_add_schemes(ctx, schemes);
@@ -461,10 +489,11 @@ struct damon_sysfs_node *damon_sysfs_schemes_of(struct damon_sysfs_node *kd)
 	struct damon_sysfs_node *contexts;
 
 	lockdep_assert_held(&damon_sysfs_lock);
-	contexts = damon_sysfs_subdir(kd, KDAMOND_CONTEXTS);
+	contexts = damon_sysfs_subdir(kd, DAMON_SYSFS_KDAMOND_CONTEXTS);
 	if (kd->removed || contexts->nr_children != 1)
 		return NULL;
-	return damon_sysfs_subdir(contexts->children[0], CONTEXT_SCHEMES);
+	return damon_sysfs_subdir(contexts->children[0],
+				  DAMON_SYSFS_CONTEXT_SCHEMES);
 }
 
 /**
@@ -497,11 +526,12 @@ damon_sysfs_intervals_of(struct damon_sysfs_node *kdamond)
 	struct damon_sysfs_node *contexts, *attrs;
 
 	lockdep_assert_held(&damon_sysfs_lock);
-	contexts = damon_sysfs_subdir(kdamond, KDAMOND_CONTEXTS);
+	contexts = damon_sysfs_subdir(kdamond, DAMON_SYSFS_KDAMOND_CONTEXTS);
 	if (kdamond->removed || contexts->nr_children != 1)
 		return NULL;
-	attrs = damon_sysfs_subdir(contexts->children[0], CONTEXT_ATTRS);
-	return damon_sysfs_subdir(attrs, ATTRS_INTERVALS);
+	attrs = damon_sysfs_subdir(contexts->children[0],
+				   DAMON_SYSFS_CONTEXT_ATTRS);
+	return damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_INTERVALS);
 }
 
 /*
@@ -512,9 +542,10 @@ damon_sysfs_intervals_of(struct damon_sysfs_node *kdamond)
 static void damon_sysfs_set_intervals(struct damon_sysfs_node *intervals,
 				      struct damon_ctx *ctx)
 {
-	damon_sysfs_set_val(intervals, INTERVALS_SAMPLE,
+	damon_sysfs_set_val(intervals, DAMON_SYSFS_INTERVALS_SAMPLE,
 			    ctx->attrs.sample_interval);
-	damon_sysfs_set_val(intervals, INTERVALS_AGGR, ctx->attrs.aggr_interval);
+	damon_sysfs_set_val(intervals, DAMON_SYSFS_INTERVALS_AGGR,
+			    ctx->attrs.aggr_interval);
 }
 
 /*
@@ -533,7 +564,8 @@ static int damon_sysfs_refresh(void *data)
 	u64 now;
 
 	/* Written under the lock: the latest value takes effect at once. */
-	refresh_ms = READ_ONCE(kd->node->vals[KDAMOND_REFRESH_MS].num);
+	refresh_ms =
+		READ_ONCE(kd->node->vals[DAMON_SYSFS_KDAMOND_REFRESH_MS].num);
 	if (!refresh_ms)
 		return 0;
 	/* Elapsed time in ms, not refresh_ms in jiffies: nothing overflows. */
