@@ -420,7 +420,8 @@ static int damon_sysfs_add_targets(struct damon_ctx *ctx,
 /*
  * Build the context the files below @kdamond describe: not a running one
  * but the description damon_commit_ctx() takes, so its checks are the only
- * ones and they are the same for "on" and "commit".
+ * ones and they are the same for "on" and "commit".  Only an operations set
+ * that is not registered fails earlier, when it is selected.
  */
 static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 				 struct damon_ctx **ctxp)
@@ -447,7 +448,11 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 	ctx = damon_new_ctx();
 	if (!ctx)
 		return -ENOMEM;
-	ctx->ops.id = damon_sysfs_val(context, DAMON_SYSFS_CONTEXT_OPS);
+	/* What the targets need, a pid or not, is the set's to say. */
+	err = damon_select_ops(ctx, damon_sysfs_val(context,
+						    DAMON_SYSFS_CONTEXT_OPS));
+	if (err)
+		goto fail;
 	a = &ctx->attrs;
 	a->sample_interval = damon_sysfs_val(intervals,
 					     DAMON_SYSFS_INTERVALS_SAMPLE);
@@ -466,14 +471,16 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 	g->max_sample_us =
 		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_MAX_SAMPLE);
 	err = damon_sysfs_add_targets(ctx, targets);
-	if (!err)
-		err = damon_sysfs_add_schemes(ctx, schemes);
-	if (err) {
-		damon_destroy_ctx(ctx);
-		return err;
-	}
+	if (err)
+		goto fail;
+	err = damon_sysfs_add_schemes(ctx, schemes);
+	if (err)
+		goto fail;
 	*ctxp = ctx;
 	return 0;
+fail:
+	damon_destroy_ctx(ctx);
+	return err;
 }
 
 /* === Commands === */
