@@ -124,6 +124,16 @@ enum damon_ops_id {
 struct damon_operations {
 	/** @id: Identifier for damon_register_ops() and damon_select_ops(). */
 	enum damon_ops_id id;
+	/**
+	 * @target_needs_pid: The targets are processes, so &damon_target.pid
+	 * must be set; without this, it must be NULL.
+	 */
+	bool target_needs_pid;
+	/**
+	 * @max_nr_targets: Most targets a context of this set may have, for
+	 * address spaces there is only so many of; 0 for no limit.
+	 */
+	unsigned int max_nr_targets;
 
 	/**
 	 * @init: Build the initial regions of every target that has none.
@@ -629,11 +639,12 @@ static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs
 
 /*
  * Whether the targets of @ctx are processes, so that &damon_target.pid must
- * be set, or something without one such as the physical address space.
+ * be set, or something without one such as the physical address space: as
+ * the operations set of @ctx says.
  */
 static inline bool damon_target_has_pid(const struct damon_ctx *ctx)
 {
-	return ctx->ops.id == DAMON_OPS_VADDR || ctx->ops.id == DAMON_OPS_FVADDR;
+	return ctx->ops.target_needs_pid;
 }
 
 /* A random number in [@lo, @hi), for sampling addresses and split points. */

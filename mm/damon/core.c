@@ -1056,7 +1056,6 @@ static int damon_check_commit(struct damon_ctx *dst, struct damon_ctx *src)
 	struct damon_operations ops = dst->ops;
 	struct damon_target *t;
 	unsigned int nr_targets = 0;
-	bool has_pid;
 
 	if (!damon_valid_attrs(&src->attrs))
 		return -EINVAL;
@@ -1064,17 +1063,14 @@ static int damon_check_commit(struct damon_ctx *dst, struct damon_ctx *src)
 	if (damon_commit_replaces_ops(dst, src) &&
 	    damon_select_ops_of(&ops, src->ops.id))
 		return -EINVAL;
-	has_pid = ops.target_valid;
 	damon_for_each_target(t, src) {
-		/* A process address space needs a process; others have none. */
-		if (has_pid != !!t->pid)
+		if (ops.target_needs_pid != !!t->pid)
 			return -EINVAL;
 		if (!damon_valid_target_regions(t))
 			return -EINVAL;
 		nr_targets++;
 	}
-	/* There is only one physical address space. */
-	if (src->ops.id == DAMON_OPS_PADDR && nr_targets > 1)
+	if (ops.max_nr_targets && nr_targets > ops.max_nr_targets)
 		return -EINVAL;
 	return damon_check_commit_schemes(src);
 }
@@ -1250,8 +1246,8 @@ static void damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src,
  * Return: 0; -EINVAL if @src is not valid (bad attributes, an
  * unregistered operations set, a target without a process where one is
  * needed or with one where not, regions that are empty, unsorted or
- * overlapping, more than one target for the physical address space, bad
- * schemes); or -ENOMEM.  On error @dst is unchanged.
+ * overlapping, more targets than the operations set takes, bad schemes);
+ * or -ENOMEM.  On error @dst is unchanged.
  */
 int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 {

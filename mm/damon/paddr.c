@@ -378,10 +378,12 @@ static unsigned long damon_pa_apply_scheme(struct damon_ctx *ctx,
 
 /*
  * Physical memory cannot go away and has no pid: no target_valid, and no
- * init or update either, as the regions are the user's.
+ * init or update either, as the regions are the user's.  There is only one
+ * physical address space to be a target.
  */
 static struct damon_operations damon_pa_ops = {
 	.id = DAMON_OPS_PADDR,
+	.max_nr_targets = 1,
 	.prepare_access_checks = damon_pa_prepare_access_checks,
 	.check_accesses = damon_pa_check_accesses,
 	.get_scheme_score = damon_scheme_score,

@@ -833,6 +833,7 @@ static unsigned long damon_va_apply_scheme(struct damon_ctx *ctx,
 static const struct damon_operations damon_va_sets[] = {
 	{
 		.id = DAMON_OPS_VADDR,
+		.target_needs_pid = true,
 		.init = damon_va_init,
 		.update = damon_va_update,
 		.prepare_access_checks = damon_va_prepare_access_checks,
@@ -844,6 +845,7 @@ static const struct damon_operations damon_va_sets[] = {
 	/* The fixed set keeps the ranges its user gave: no init, no update. */
 	{
 		.id = DAMON_OPS_FVADDR,
+		.target_needs_pid = true,
 		.prepare_access_checks = damon_va_prepare_access_checks,
 		.check_accesses = damon_va_check_accesses,
 		.target_valid = damon_va_target_valid,

@@ -159,12 +159,14 @@ static struct damon_operations damon_commit_test_fake_ops(void)
 	struct damon_operations ops = damon_test_ops;
 
 	ops.id = DAMON_OPS_FVADDR;
+	ops.target_needs_pid = true;
 	return ops;
 }
 
-/* The fake set as a physical address set: no pids, no target_valid. */
+/* The fake set as a physical address set: no pids, one target. */
 static const struct damon_operations damon_commit_test_pidless_ops = {
 	.id = DAMON_OPS_PADDR,
+	.max_nr_targets = 1,
 	.init = damon_test_ops_init,
 	.update = damon_test_ops_update,
 	.cleanup = damon_test_ops_cleanup,
@@ -206,6 +208,7 @@ static void damon_commit_test_ops2_cleanup(struct damon_ctx *ctx)
 
 static const struct damon_operations damon_commit_test_ops2 = {
 	.id = DAMON_OPS_PADDR,
+	.target_needs_pid = true,
 	.init = damon_commit_test_ops2_init,
 	.target_valid = damon_test_ops_target_valid,
 	.update = damon_test_ops_update,
@@ -756,6 +759,62 @@ static void damon_commit_test_paddr_targets(struct kunit *test)
 	t = damon_commit_test_nth(test, dst, 0);
 	KUNIT_EXPECT_NULL(test, t->pid);
 	damon_test_expect_regions(test, t, (const unsigned long[]){ 0, 8 }, 2);
+	damon_commit_test_expect_refs(test, env, 0, 0);
+}
+
+/*
+ * What targets a set takes is what the set says, not what its callbacks
+ * suggest: a set that can tell a target gone (target_valid) need not want
+ * pids, and takes any number of targets unless it says otherwise.  The
+ * registered sets say what their address spaces are.
+ */
+static void damon_commit_test_ops_properties(struct kunit *test)
+{
+	const struct damon_test_region r[] = { { 0, 8 } };
+	struct damon_commit_test_env *env = damon_commit_test_env(test);
+	struct damon_attrs attrs = damon_test_attrs(5000, 100000, 10, 1000);
+	struct damon_ctx *dst, *src;
+	unsigned int i;
+
+	if (damon_is_registered_ops(DAMON_OPS_PADDR)) {
+		src = damon_commit_test_ctx(test);
+		KUNIT_ASSERT_EQ(test, damon_select_ops(src, DAMON_OPS_PADDR),
+				0);
+		KUNIT_EXPECT_FALSE(test, src->ops.target_needs_pid);
+		KUNIT_EXPECT_EQ(test, src->ops.max_nr_targets, 1);
+		damon_commit_test_release(test, src);
+	}
+	if (IS_ENABLED(CONFIG_DAMON_VADDR)) {
+		damon_commit_test_need_vaddr(test);
+		src = damon_commit_test_ctx(test);
+		KUNIT_ASSERT_EQ(test, damon_select_ops(src, DAMON_OPS_VADDR),
+				0);
+		KUNIT_EXPECT_TRUE(test, src->ops.target_needs_pid);
+		KUNIT_EXPECT_EQ(test, src->ops.max_nr_targets, 0);
+		KUNIT_ASSERT_EQ(test, damon_select_ops(src, DAMON_OPS_FVADDR),
+				0);
+		KUNIT_EXPECT_TRUE(test, src->ops.target_needs_pid);
+		KUNIT_EXPECT_EQ(test, src->ops.max_nr_targets, 0);
+		damon_commit_test_release(test, src);
+	}
+
+	/* The core suite's set: a target_valid, no pids, no limit. */
+	damon_commit_test_borrow_paddr(test, &damon_test_ops);
+	src = damon_commit_test_ctx(test);
+	KUNIT_ASSERT_EQ(test, damon_select_ops(src, DAMON_OPS_PADDR), 0);
+	KUNIT_ASSERT_NOT_NULL(test, src->ops.target_valid);
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(src, &attrs), 0);
+	for (i = 0; i < 3; i++)
+		damon_commit_test_add_target(test, src, NULL, r,
+					     ARRAY_SIZE(r));
+	dst = damon_commit_test_ctx(test);
+	damon_commit_test_accepted(test, dst, src, "targets without pids", 0);
+	KUNIT_EXPECT_EQ(test, damon_commit_test_nr_targets(dst), 3);
+	damon_commit_test_add_target(test, src, env->a, r, ARRAY_SIZE(r));
+	damon_commit_test_refused(test, env, dst, src, "a target with a pid",
+				  0);
+	damon_commit_test_release(test, src);
+	damon_commit_test_release(test, dst);
 	damon_commit_test_expect_refs(test, env, 0, 0);
 }
 
@@ -1582,6 +1641,7 @@ static struct kunit_case damon_commit_test_cases[] = {
 	KUNIT_CASE(damon_commit_test_invalid_pid),
 	KUNIT_CASE(damon_commit_test_invalid_regions),
 	KUNIT_CASE(damon_commit_test_paddr_targets),
+	KUNIT_CASE(damon_commit_test_ops_properties),
 	KUNIT_CASE(damon_commit_test_ops_by_id_no_pid),
 	KUNIT_CASE(damon_commit_test_ops_by_id_pid),
 	KUNIT_CASE(damon_commit_test_same_pid_keeps),

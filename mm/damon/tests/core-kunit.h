@@ -1531,7 +1531,8 @@ static const struct damon_operations damon_test_ops = {
 static bool damon_test_ops_equal(const struct damon_operations *a,
 				 const struct damon_operations *b)
 {
-	return a->id == b->id && a->init == b->init &&
+	return a->id == b->id && a->target_needs_pid == b->target_needs_pid &&
+		a->max_nr_targets == b->max_nr_targets && a->init == b->init &&
 		a->target_valid == b->target_valid &&
 		a->update == b->update && a->cleanup == b->cleanup &&
 		a->prepare_access_checks == b->prepare_access_checks &&
