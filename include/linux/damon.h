@@ -106,7 +106,8 @@ struct damon_target {
  * @DAMON_OPS_VADDR:	Virtual address spaces of processes.
  * @DAMON_OPS_FVADDR:	Fixed, user-given ranges of virtual address spaces.
  * @DAMON_OPS_PADDR:	The physical address space.
- * @NR_DAMON_OPS:	Number of operations set identifiers.
+ * @NR_DAMON_OPS:	Number of operations set identifiers; also the id of a
+ *			context that has no operations set yet.
  */
 enum damon_ops_id {
 	DAMON_OPS_VADDR = 0,

@@ -475,7 +475,8 @@ unsigned int damon_nr_regions(struct damon_target *t)
  *
  * The context starts with the default attributes: a 5 ms sampling
  * interval, a 100 ms aggregation interval, a 60 s ops update interval and
- * between 10 and 1000 regions; no operations set, no targets, no schemes.
+ * between 10 and 1000 regions; no operations set (the id is
+ * %NR_DAMON_OPS until one is selected), no targets, no schemes.
  *
  * Return: the new context, or NULL if out of memory.
  */
@@ -486,6 +487,7 @@ struct damon_ctx *damon_new_ctx(void)
 	if (!ctx)
 		return NULL;
 	ctx->attrs = damon_default_attrs;
+	ctx->ops.id = NR_DAMON_OPS;
 	INIT_LIST_HEAD(&ctx->adaptive_targets);
 	INIT_LIST_HEAD(&ctx->schemes);
 	mutex_init(&ctx->kdamond_lock);
@@ -1026,11 +1028,15 @@ static void kdamond_reset_aggregated(struct damon_ctx *ctx)
 
 /* === Committing a context === */
 
-/* Whether @dst gets the operations set of @src, or keeps its own. */
+/*
+ * Whether @dst gets the operations set @src names, or keeps its own: it
+ * keeps a set of the same id, which may be one it was given by hand, and
+ * its kdamond need not clean the set up and start it over.
+ */
 static bool damon_commit_replaces_ops(struct damon_ctx *dst,
 				      struct damon_ctx *src)
 {
-	return dst->ops.id != src->ops.id || !dst->ops.check_accesses;
+	return dst->ops.id != src->ops.id;
 }
 
 /* Whether damon_set_regions() would take the regions of @t as ranges. */
@@ -1057,7 +1063,8 @@ static int damon_check_commit(struct damon_ctx *dst, struct damon_ctx *src)
 	struct damon_target *t;
 	unsigned int nr_targets = 0;
 
-	if (!damon_valid_attrs(&src->attrs))
+	/* No set to take, even if @dst has none either. */
+	if (!damon_valid_attrs(&src->attrs) || src->ops.id >= NR_DAMON_OPS)
 		return -EINVAL;
 	/* Judge the targets by the set the commit will leave in place. */
 	if (damon_commit_replaces_ops(dst, src) &&
@@ -1243,7 +1250,7 @@ static void damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src,
  * Everything that can fail is checked or allocated before anything of
  * @dst changes: the commit is all or nothing.
  *
- * Return: 0; -EINVAL if @src is not valid (bad attributes, an
+ * Return: 0; -EINVAL if @src is not valid (bad attributes, no or an
  * unregistered operations set, a target without a process where one is
  * needed or with one where not, regions that are empty, unsorted or
  * overlapping, more targets than the operations set takes, bad schemes);

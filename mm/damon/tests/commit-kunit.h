@@ -822,8 +822,8 @@ static void damon_commit_test_ops_properties(struct kunit *test)
  * Whether a target needs a process is a property of the operations set
  * named by the id, whatever callbacks the description's &damon_ctx.ops
  * happens to hold: the commit selects the set by id, and never uses the
- * callbacks of the description.  A description made by damon_new_ctx()
- * has the id of vaddr (0) and no callbacks at all.
+ * callbacks of the description.  These descriptions are given the id of
+ * vaddr by hand, and no callbacks at all.
  */
 static struct damon_ctx *damon_commit_test_vaddr_by_id(struct kunit *test,
 						       struct pid *pid)
@@ -1123,6 +1123,7 @@ static void damon_commit_test_select_ops(struct kunit *test)
 	struct damon_commit_test_env *env = damon_commit_test_env(test);
 	struct damon_attrs attrs = damon_test_attrs(5000, 100000, 10, 1000);
 	struct damon_ctx *vaddr, *fvaddr, *dst, *dst2, *src_f, *src_v;
+	struct damon_ctx *dst3, *src_none;
 	struct damon_target *t;
 
 	damon_commit_test_need_vaddr(test);
@@ -1155,13 +1156,21 @@ static void damon_commit_test_select_ops(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, damon_commit_test_nth(test, dst, 0), t);
 	damon_test_expect_layout(test, t, r, ARRAY_SIZE(r));
 
-	/* A new context already has the id of vaddr, but no set yet. */
+	/* A new context has no set, which no id stands for. */
 	dst2 = damon_commit_test_ctx(test);
-	KUNIT_ASSERT_EQ(test, dst2->ops.id, DAMON_OPS_VADDR);
+	KUNIT_ASSERT_EQ(test, dst2->ops.id, NR_DAMON_OPS);
 	damon_commit_test_accepted(test, dst2, src_v, "new ctx to vaddr", 0);
 	KUNIT_EXPECT_TRUE(test, damon_test_ops_equal(&dst2->ops,
 						     &vaddr->ops));
 	damon_commit_test_expect_refs(test, env, 4, 0);
+
+	/* A description without a set gives none, even to a new context. */
+	src_none = damon_commit_test_ctx(test);
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(src_none, &attrs), 0);
+	dst3 = damon_commit_test_ctx(test);
+	damon_commit_test_refused(test, env, dst3, src_none, "no set, new", 0);
+	damon_commit_test_refused(test, env, dst2, src_none, "no set, vaddr",
+				  0);
 }
 
 /* A stopped context gets no init: its kdamond calls that when it starts. */

@@ -80,11 +80,6 @@ static int damos_test_score(struct damon_ctx *ctx, struct damon_target *t,
 	return r->age;
 }
 
-static unsigned int damos_test_no_check(struct damon_ctx *ctx)
-{
-	return 0;
-}
-
 static int damos_test_suite_init(struct kunit *test)
 {
 	damos_test_log_reset();
@@ -1214,8 +1209,8 @@ static void damos_test_commit_ctx_refuses(struct kunit *test)
 	struct damos_filter *f;
 	struct damos *s;
 
-	/* The same operations set on both: the commit keeps it. */
-	dst->ops.check_accesses = damos_test_no_check;
+	/* The same operations set id on both: the commit keeps dst's set. */
+	dst->ops.id = DAMON_OPS_PADDR;
 	src->ops = dst->ops;
 	damos_test_add_scheme(test, dst, DAMOS_PAGEOUT);
 	damos_test_add_scheme(test, src, DAMOS_COLD);
