@@ -625,10 +625,16 @@ struct damon_ctx {
 #define DAMON_DEFAULT_MIN_NR_REGIONS		10
 #define DAMON_DEFAULT_MAX_NR_REGIONS		1000
 
-/*
- * Samples per aggregation interval: the most &damon_region.nr_accesses can
- * reach.  At least one, so that it can divide, and clamped before it is
- * narrowed, so that attributes nobody validated cannot make it wrap to 0.
+/**
+ * damon_max_nr_accesses() - Count the samples of an aggregation interval.
+ * @attrs:	The monitoring attributes.
+ *
+ * That is the most &damon_region.nr_accesses can reach.  It is clamped
+ * before it is narrowed, so that attributes nobody validated cannot make it
+ * wrap to 0.
+ *
+ * Return: the sampling intervals per aggregation interval, at least one so
+ * that it can divide, and at most %DAMON_MAX_AGGR_SAMPLES.
  */
 static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs)
 {
@@ -638,17 +644,31 @@ static inline unsigned int damon_max_nr_accesses(const struct damon_attrs *attrs
 	return clamp_t(unsigned long, window, 1, DAMON_MAX_AGGR_SAMPLES);
 }
 
-/*
- * Whether the targets of @ctx are processes, so that &damon_target.pid must
- * be set, or something without one such as the physical address space: as
- * the operations set of @ctx says.
+/**
+ * damon_target_has_pid() - Tell whether the targets of a context have pids.
+ * @ctx:	The context.
+ *
+ * The operations set of @ctx says it (&damon_operations.target_needs_pid):
+ * a process address space needs &damon_target.pid, something like the
+ * physical address space has none.
+ *
+ * Return: true if each target of @ctx must have a pid, false if none may.
  */
 static inline bool damon_target_has_pid(const struct damon_ctx *ctx)
 {
 	return ctx->ops.target_needs_pid;
 }
 
-/* A random number in [@lo, @hi), for sampling addresses and split points. */
+/**
+ * damon_rand() - Pick a random number in a range.
+ * @lo:	Lowest number to pick.
+ * @hi:	First number past the range; above @lo.
+ *
+ * For sampling addresses and split points, where a slight bias toward low
+ * numbers in huge ranges does not matter.
+ *
+ * Return: a number in [@lo, @hi).
+ */
 static inline unsigned long damon_rand(unsigned long lo, unsigned long hi)
 {
 	return lo + get_random_long() % (hi - lo);
@@ -656,27 +676,56 @@ static inline unsigned long damon_rand(unsigned long lo, unsigned long hi)
 
 /* === Regions === */
 
+/**
+ * damon_sz_region() - Tell the size of a region.
+ * @r:	The region.
+ *
+ * Return: the bytes @r spans.
+ */
 static inline unsigned long damon_sz_region(struct damon_region *r)
 {
 	return r->ar.end - r->ar.start;
 }
 
+/**
+ * damon_first_region() - Find the lowest region of a target.
+ * @t:	The target; it must have a region.
+ *
+ * Return: the region of @t with the lowest addresses.
+ */
 static inline struct damon_region *damon_first_region(struct damon_target *t)
 {
 	return list_first_entry(&t->regions_list, struct damon_region, list);
 }
 
+/**
+ * damon_last_region() - Find the highest region of a target.
+ * @t:	The target; it must have a region.
+ *
+ * Return: the region of @t with the highest addresses.
+ */
 static inline struct damon_region *damon_last_region(struct damon_target *t)
 {
 	return list_last_entry(&t->regions_list, struct damon_region, list);
 }
 
-/* The neighbours of @r; only meaningful if @r has one on that side. */
+/**
+ * damon_next_region() - Find the region above another of its target.
+ * @r:	The region; it must not be its target's last.
+ *
+ * Return: the region that follows @r in its target's list.
+ */
 static inline struct damon_region *damon_next_region(struct damon_region *r)
 {
 	return list_next_entry(r, list);
 }
 
+/**
+ * damon_prev_region() - Find the region below another of its target.
+ * @r:	The region; it must not be its target's first.
+ *
+ * Return: the region that precedes @r in its target's list.
+ */
 static inline struct damon_region *damon_prev_region(struct damon_region *r)
 {
 	return list_prev_entry(r, list);
