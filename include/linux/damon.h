@@ -520,6 +520,13 @@ struct damon_attrs {
  * @repeat:		Call @fn at every sampling interval until the kdamond
  *			stops, instead of once.  damon_call() then returns as
  *			soon as the request is queued.
+ * @after_aggregation:	With @repeat, call @fn once per aggregation interval
+ *			instead, when the interval ends: after the regions
+ *			were merged and the schemes applied, before the
+ *			access counts start over.  @fn then sees each region's
+ *			&damon_region.nr_accesses and &damon_region.age of the
+ *			aggregation that ended, as the damon_aggregated
+ *			tracepoint reports them.
  * @return_code:	What the last call of @fn returned.
  * @canceled:		The kdamond stopped before calling @fn, or died in
  *			it (or, with @repeat, stopped at all).
@@ -531,6 +538,7 @@ struct damon_call_control {
 	int (*fn)(void *data);
 	void *data;
 	bool repeat;
+	bool after_aggregation;
 	int return_code;
 	bool canceled;
 /* private: */
@@ -574,7 +582,10 @@ struct damon_call_control {
  *			@walk_control.
  * @call_running:	The damon_call() request the kdamond is running.
  * @walk_control:	The pending damos_walk(), or NULL.
- * @repeat_controls:	Repeated damon_call() requests; the kdamond's own.
+ * @repeat_controls:	Repeated damon_call() requests run at every sampling
+ *			interval; the kdamond's own.
+ * @aggr_controls:	Repeated damon_call() requests run after every
+ *			aggregation interval; the kdamond's own.
  */
 struct damon_ctx {
 	struct damon_attrs attrs;
@@ -597,6 +608,7 @@ struct damon_ctx {
 	struct damon_call_control *call_running;
 	spinlock_t call_controls_lock;		/* protects the requests */
 	struct list_head repeat_controls;
+	struct list_head aggr_controls;
 	struct damos_walk_control *walk_control;
 };
 

@@ -493,6 +493,7 @@ struct damon_ctx *damon_new_ctx(void)
 	mutex_init(&ctx->kdamond_lock);
 	INIT_LIST_HEAD(&ctx->call_controls);
 	INIT_LIST_HEAD(&ctx->repeat_controls);
+	INIT_LIST_HEAD(&ctx->aggr_controls);
 	spin_lock_init(&ctx->call_controls_lock);
 	init_completion(&ctx->kdamond_exited);
 	complete_all(&ctx->kdamond_exited);
@@ -1293,9 +1294,11 @@ int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 /*
  * Run the damon_call() requests queued so far, or cancel every request if
  * @cancel.  A repeated request moves to @ctx->repeat_controls, which the
- * kdamond owns and runs once per sampling interval.  The request running is
- * @ctx->call_running, where whoever reaps a kdamond that died in it finds
- * it to cancel.
+ * kdamond owns and runs once per sampling interval, after this first run;
+ * one that asks for aggregations moves to @ctx->aggr_controls without a
+ * run, as the aggregation under way is only partly counted.  The request
+ * running is @ctx->call_running, where whoever reaps a kdamond that died
+ * in it finds it to cancel.
  */
 static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 {
@@ -1311,6 +1314,7 @@ static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 		ctx->call_running = NULL;
 		spin_unlock(&ctx->call_controls_lock);
 		list_splice_init(&ctx->repeat_controls, &todo);
+		list_splice_init(&ctx->aggr_controls, &todo);
 		if (control)
 			list_add(&control->list, &todo);
 		list_for_each_entry_safe(control, next, &todo, list) {
@@ -1335,6 +1339,11 @@ static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 			break;
 		}
 		list_del_init(&control->list);
+		if (control->after_aggregation) {
+			spin_unlock(&ctx->call_controls_lock);
+			list_add_tail(&control->list, &ctx->aggr_controls);
+			continue;
+		}
 		ctx->call_running = control;
 		spin_unlock(&ctx->call_controls_lock);
 
@@ -1350,11 +1359,12 @@ static void kdamond_call(struct damon_ctx *ctx, bool cancel)
 	}
 }
 
-static void kdamond_call_repeats(struct damon_ctx *ctx)
+/* Run the repeated requests of @controls, the kdamond's own list. */
+static void kdamond_call_repeats(struct list_head *controls)
 {
 	struct damon_call_control *control;
 
-	list_for_each_entry(control, &ctx->repeat_controls, list)
+	list_for_each_entry(control, controls, list)
 		control->return_code = control->fn(control->data);
 }
 
@@ -1589,7 +1599,7 @@ static int kdamond_fn(void *data)
 		deadline = damon_deadline_us(ctx->attrs.sample_interval);
 		if (ctx->ops.prepare_access_checks)
 			ctx->ops.prepare_access_checks(ctx);
-		kdamond_call_repeats(ctx);
+		kdamond_call_repeats(&ctx->repeat_controls);
 		kdamond_sleep_until(ctx, deadline, false);
 		if (kdamond_should_stop(ctx))
 			break;
@@ -1605,6 +1615,7 @@ static int kdamond_fn(void *data)
 					      ctx->sz_limit);
 		kdamond_apply_schemes(ctx);
 		if (aggregated) {
+			kdamond_call_repeats(&ctx->aggr_controls);
 			tune = kdamond_count_access(ctx, &access_bp);
 			kdamond_reset_aggregated(ctx);
 			kdamond_split_regions(ctx, &last_nr_regions);
@@ -1826,7 +1837,12 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
  * itself rather than for the sampling interval to pass.  Any number of
  * callers may wait at once; their functions run in the order they came.
  * With @control->repeat the function runs at every sampling interval until
- * the kdamond stops, and damon_call() returns once it is queued.
+ * the kdamond stops, and damon_call() returns once it is queued; with
+ * @control->after_aggregation as well, it runs at the end of every
+ * aggregation interval instead, where the results of the aggregation are
+ * complete (see &struct damon_call_control), the first time at the end of
+ * the aggregation under way.  While watermarks keep the schemes inactive,
+ * the kdamond does not aggregate and such a function does not run.
  *
  * The function runs where the kdamond owns the context, so it may read
  * and change the context freely (for example with damon_set_attrs()).
@@ -1834,16 +1850,20 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
  * the request back.
  *
  * Return: 0 once the function ran, with its result in
- * @control->return_code; -EINVAL if @ctx is not running (nothing is
- * queued then); -ECANCELED if the kdamond stopped before running it, or
- * died while running it; -EINTR if the caller was killed while the
- * request was still queued.
+ * @control->return_code (a repeated one: once it is queued); -EINVAL if
+ * @ctx is not running or @control asks for @after_aggregation without
+ * @repeat (nothing is queued then); -ECANCELED if the kdamond stopped
+ * before running it, or died while running it; -EINTR if the caller was
+ * killed while the request was still queued.
  */
 int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
 {
 	struct damon_call_control *pos;
 	bool withdrawn = false;
 
+	/* A one-off call would wait out an aggregation: nothing needs it. */
+	if (control->after_aggregation && !control->repeat)
+		return -EINVAL;
 	init_completion(&control->completion);
 	INIT_LIST_HEAD(&control->list);
 	control->canceled = false;

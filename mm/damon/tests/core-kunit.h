@@ -2386,6 +2386,109 @@ static void damon_test_call_repeat(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&once_call.runs), 1);
 }
 
+/* What a function repeated after each aggregation saw, run by run. */
+struct damon_test_aggr_call {
+	struct damon_ctx *ctx;
+	atomic_t runs;
+	/* Aggregations the fake operations set saw reset at the last run. */
+	int last_reset;
+	/* 0, or the first thing a run found wrong (see the test). */
+	int err;
+};
+
+static int damon_test_aggr_call_fn(void *data)
+{
+	struct damon_test_aggr_call *call = data;
+	struct damon_ctx *ctx = call->ctx;
+	unsigned int full = damon_max_nr_accesses(&ctx->attrs);
+	unsigned long hot_end = damon_test_pg(DAMON_TEST_FAKE_PAGES / 2);
+	int reset = atomic_read(&damon_test_seen.reset);
+	struct damon_target *t;
+	struct damon_region *r;
+	int err = 0;
+
+	if (current != ctx->kdamond)
+		err = -ESRCH;
+	/* Every aggregation once: the reset of the last one came between. */
+	else if (atomic_read(&call->runs) && reset != call->last_reset + 1)
+		err = -EAGAIN;
+	damon_for_each_target(t, ctx) {
+		damon_for_each_region(r, t) {
+			/* The fake set finds every sample of the hot half. */
+			if (r->ar.end <= hot_end && r->nr_accesses != full)
+				err = err ?: -ERANGE;
+			if (r->ar.start >= hot_end && r->nr_accesses)
+				err = err ?: -ERANGE;
+		}
+	}
+	if (err && !call->err)
+		call->err = err;
+	call->last_reset = reset;
+	atomic_inc(&call->runs);
+	return 0;
+}
+
+/*
+ * A function repeated with after_aggregation runs once per aggregation, in
+ * the kdamond, where the counts of the aggregation that ended are complete:
+ * a region of the hot half saw all the samples, one of the cold half none.
+ * Run at a sampling interval instead, it would find partial counts; run
+ * after the reset, zeros.
+ */
+static void damon_test_call_after_aggregation(struct kunit *test)
+{
+	struct damon_call_control *control = damon_test_repeat_control(test);
+	/* The function's data must outlive the kdamond too. */
+	struct damon_test_aggr_call *call = kunit_kzalloc(test, sizeof(*call),
+							  GFP_KERNEL);
+	struct damon_test_engine *e = damon_test_engine_new(test);
+	struct damon_test_call once_call;
+	struct damon_call_control once = {
+		.fn = damon_test_call_fn, .data = &once_call,
+		.after_aggregation = true,
+	};
+	int runs, resets;
+	bool ok;
+
+	KUNIT_ASSERT_NOT_NULL(test, call);
+	call->ctx = e->ctx;
+	control->fn = damon_test_aggr_call_fn;
+	control->data = call;
+	control->after_aggregation = true;
+	damon_test_call_init(&once_call, e->ctx, 8);
+	KUNIT_ASSERT_EQ(test, damon_test_engine_start(&e, 1, false), 0);
+
+	/* Without repeat, it is refused and nothing is queued. */
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &once), -EINVAL);
+
+	resets = atomic_read(&damon_test_seen.reset);
+	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, control), 0);
+	ok = damon_test_wait_for(atomic_read(&call->runs) >= 10, 10000);
+	KUNIT_EXPECT_TRUE_MSG(test, ok,
+			      "ran %d times in 10 s, over %d aggregations",
+			      atomic_read(&call->runs),
+			      atomic_read(&damon_test_seen.reset) - resets);
+	KUNIT_EXPECT_EQ_MSG(test, READ_ONCE(call->err), 0,
+			    "-ESRCH: not in the kdamond, -EAGAIN: not once per aggregation, -ERANGE: counts not those of a whole aggregation");
+	KUNIT_EXPECT_FALSE(test, control->canceled);
+	KUNIT_EXPECT_FALSE(test, completion_done(&control->completion));
+
+	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
+	KUNIT_EXPECT_TRUE(test, control->canceled);
+	KUNIT_EXPECT_TRUE(test, completion_done(&control->completion));
+	KUNIT_EXPECT_TRUE(test, list_empty(&e->ctx->aggr_controls));
+	/* No more runs than aggregations, and the last one had its run. */
+	runs = atomic_read(&call->runs);
+	KUNIT_EXPECT_LE(test, runs,
+			atomic_read(&damon_test_seen.reset) - resets);
+	KUNIT_EXPECT_EQ(test, atomic_read(&damon_test_seen.reset),
+			call->last_reset + 1);
+	msleep(20);
+	KUNIT_EXPECT_EQ(test, atomic_read(&call->runs), runs);
+	KUNIT_EXPECT_EQ(test, atomic_read(&once_call.runs), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(call->err), 0);
+}
+
 static struct kunit_case damon_engine_test_cases[] = {
 	KUNIT_CASE(damon_test_set_attrs_invalid),
 	KUNIT_CASE(damon_test_set_attrs_rescale),
@@ -2414,6 +2517,7 @@ static struct kunit_case damon_engine_test_cases[] = {
 	KUNIT_CASE(damon_test_call_concurrent),
 	KUNIT_CASE(damon_test_call_race_stop),
 	KUNIT_CASE(damon_test_call_repeat),
+	KUNIT_CASE(damon_test_call_after_aggregation),
 	{},
 };
 
