@@ -48,11 +48,10 @@ MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_WSSE");
 
 static struct damon_ctx *ctx;
 
-/* Called in the kdamond at every sampling interval. */
+/* Called in the kdamond at the end of every aggregation interval. */
 static struct damon_call_control report_control;
-/* The aggregation whose result was logged last. */
-static unsigned long reported_aggregation;
 
+/* Log the bytes the aggregation that just ended found accessed. */
 static int damon_sample_wsse_report(void *data)
 {
 	struct damon_ctx *c = data;
@@ -60,16 +59,9 @@ static int damon_sample_wsse_report(void *data)
 	struct damon_region *r;
 	unsigned long wss = 0;
 
-	/* Log each finished aggregation once, when its counts are final. */
-	if (c->next_aggregation_sis == reported_aggregation)
-		return 0;
-	reported_aggregation = c->next_aggregation_sis;
-	if (c->passed_sample_intervals < damon_max_nr_accesses(&c->attrs))
-		return 0;
-
 	damon_for_each_target(t, c) {
 		damon_for_each_region(r, t) {
-			if (r->last_nr_accesses > 0)
+			if (r->nr_accesses > 0)
 				wss += damon_sz_region(r);
 		}
 	}
@@ -125,8 +117,8 @@ static int damon_sample_wsse_start(void)
 		.fn = damon_sample_wsse_report,
 		.data = ctx,
 		.repeat = true,
+		.after_aggregation = true,
 	};
-	reported_aggregation = 0;
 	/* Fails only if the target already exited; nothing to log then. */
 	damon_call(ctx, &report_control);
 	return 0;
