@@ -143,7 +143,10 @@ static bool damon_module_running(struct damon_module *m)
 	return m->ctx && damon_is_running(m->ctx);
 }
 
-/* In the kdamond of @data, a &struct damon_module, every sample. */
+/*
+ * In the kdamond of @data, a &struct damon_module, every sample or after
+ * every aggregation.
+ */
 static int damon_module_copy_stats(void *data)
 {
 	struct damon_module *m = data;
@@ -177,6 +180,7 @@ static int damon_module_start(struct damon_module *m)
 			.fn = damon_module_copy_stats,
 			.data = m,
 			.repeat = true,
+			.after_aggregation = m->copy_stats_after_aggregation,
 		};
 		/* Fails only if the kdamond is gone already: nothing to copy. */
 		damon_call(ctx, &m->stats_control);

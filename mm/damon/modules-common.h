@@ -31,6 +31,9 @@
  * @copy_stats:		Copy results out of the running context; called in
  *			its kdamond at every sampling interval.  NULL if the
  *			module publishes none.
+ * @copy_stats_after_aggregation: Call @copy_stats at the end of every
+ *			aggregation interval instead, with the counts of the
+ *			whole aggregation (see &damon_call_control).
  * @lock:		Serializes starting, stopping and committing, and
  *			protects @ctx.
  * @ctx:		The context last started, or NULL.  Protected by
@@ -52,6 +55,7 @@ struct damon_module {
 	struct damon_addr_range *region;
 	int (*add_schemes)(struct damon_ctx *ctx);
 	void (*copy_stats)(struct damon_ctx *ctx);
+	bool copy_stats_after_aggregation;
 
 	struct mutex lock;	/* see the kernel-doc above */
 	struct damon_ctx *ctx;

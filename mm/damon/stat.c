@@ -58,6 +58,7 @@ static struct damon_attrs damon_stat_attrs = {
 static struct damon_module damon_stat = {
 	.attrs = &damon_stat_attrs,
 	.copy_stats = damon_stat_update,
+	.copy_stats_after_aggregation = true,
 	.lock = __MUTEX_INITIALIZER(damon_stat.lock),
 	.enable_at_init = IS_ENABLED(CONFIG_DAMON_STAT_ENABLED_DEFAULT),
 };
@@ -141,15 +142,15 @@ static unsigned long damon_stat_per_sec(unsigned long per_aggr,
 }
 
 /*
- * How long @r has been idle, in ms: its age in time if the last
- * aggregation saw no access to it, else 0.
+ * How long @r has been idle, in ms: its age in time if the aggregation
+ * that just ended saw no access to it, else 0.
  */
 static unsigned long damon_stat_idle_ms_of(struct damon_region *r,
 					   unsigned long aggr_us)
 {
 	unsigned long us;
 
-	if (r->last_nr_accesses)
+	if (r->nr_accesses)
 		return 0;
 	if (check_mul_overflow((unsigned long)r->age, aggr_us, &us))
 		return ULONG_MAX / USEC_PER_MSEC;
@@ -176,13 +177,9 @@ static void damon_stat_percentiles(struct damon_stat_region *regions,
 	}
 }
 
-/* The aggregation whose results were published last. */
-static unsigned long damon_stat_published_aggr;
-
 /*
- * Called in the kdamond at every sampling interval; publishes the results
- * of each aggregation once, after it finished and before the next one's
- * counts mean anything.
+ * Called in the kdamond at the end of every aggregation interval, with the
+ * counts of the whole aggregation: publishes its results.
  */
 static void damon_stat_update(struct damon_ctx *ctx)
 {
@@ -192,13 +189,6 @@ static void damon_stat_update(struct damon_ctx *ctx)
 	struct damon_target *t;
 	struct damon_region *r;
 	unsigned int nr = 0;
-
-	if (ctx->next_aggregation_sis == damon_stat_published_aggr)
-		return;
-	/* Before the first aggregation ends, there is nothing to tell. */
-	if (ctx->passed_sample_intervals < damon_max_nr_accesses(&ctx->attrs))
-		return;
-	damon_stat_published_aggr = ctx->next_aggregation_sis;
 
 	damon_for_each_target(t, ctx)
 		nr += damon_nr_regions(t);
@@ -216,7 +206,7 @@ static void damon_stat_update(struct damon_ctx *ctx)
 			nr++;
 			/* Saturated: physical memory sizes never get close. */
 			sz_accessed = size_add(sz_accessed,
-					       size_mul(sz, r->last_nr_accesses));
+					       size_mul(sz, r->nr_accesses));
 			total = size_add(total, sz);
 		}
 	}
