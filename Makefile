@@ -30,6 +30,7 @@ help:
 	@echo "                  test, kcsan and failslab kernels"
 	@echo "                  STRESS_SEEDS=3 STRESS_OPS=10000 STRESS_KERNELS=test"
 	@echo "make check      checkpatch --strict and a W=1 build of mm/damon"
+	@echo "make series     the patch series and its cover letter, in build/series"
 	@echo "make clean      remove the build directories, keep the unpacked tree"
 
 deps:
@@ -58,6 +59,10 @@ stress:
 
 check:
 	$(T)/check.sh
+
+.PHONY: series
+series:
+	$(T)/series/series.py
 
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/vm $(BUILD)/kselftest*
