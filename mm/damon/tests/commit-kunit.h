@@ -1608,6 +1608,8 @@ static void damon_commit_test_running_mid_aggregation(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, w);
 	e = damon_test_engine_new(test);
 	KUNIT_ASSERT_EQ(test, damon_set_attrs(e->ctx, &attrs), 0);
+	/* A set whose targets are processes, as the target's pid says. */
+	e->ctx->ops = damon_commit_test_fake_ops();
 	e->target->pid = get_pid(env->a);
 	w->ctx = e->ctx;
 	w->src = damon_commit_test_ctx(test);
