@@ -700,17 +700,18 @@ static unsigned long damos_node_mem_bp(int nid, bool free)
 static unsigned long damos_goal_current(struct damos_quota_goal *g)
 {
 	bool free;
-	u64 now;
 
 	switch (g->metric) {
 #ifdef CONFIG_PSI
-	case DAMOS_QUOTA_SOME_MEM_PSI_US:
-		now = READ_ONCE(psi_system.total[PSI_AVGS][PSI_MEM_SOME]);
+	case DAMOS_QUOTA_SOME_MEM_PSI_US: {
+		u64 now = READ_ONCE(psi_system.total[PSI_AVGS][PSI_MEM_SOME]);
+
 		/* The first reading has no window to measure over. */
 		g->current_value = g->psi_total_seen ?
 			div_u64(now - g->psi_total_seen, NSEC_PER_USEC) : 0;
 		g->psi_total_seen = now;
 		break;
+	}
 #endif
 	case DAMOS_QUOTA_NODE_MEM_USED_BP:
 	case DAMOS_QUOTA_NODE_MEM_FREE_BP:
