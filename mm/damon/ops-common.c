@@ -51,18 +51,21 @@ struct folio *damon_get_folio(unsigned long pfn)
  * @addr:	The address @pte maps.
  *
  * Secondary MMUs are asked too, through the mmu notifier.
+ *
+ * Return: whether the bit was set, in the PTE or a secondary MMU.
  */
-void damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
+bool damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
 		      unsigned long addr)
 {
 	struct folio *folio = vm_normal_folio(vma, addr, ptep_get(pte));
 	bool young = ptep_clear_young_notify(vma, addr, pte);
 
 	if (!folio)
-		return;
+		return young;
 	if (young)
 		folio_set_young(folio);
 	folio_set_idle(folio);
+	return young;
 }
 
 /**
@@ -70,8 +73,10 @@ void damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
  * @pmd:	The entry, locked by the caller and mapping a huge page.
  * @vma:	The VMA mapping @addr.
  * @addr:	The address @pmd maps.
+ *
+ * Return: whether the bit was set, in the PMD or a secondary MMU.
  */
-void damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
+bool damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
 		      unsigned long addr)
 {
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
@@ -79,10 +84,13 @@ void damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
 	bool young = pmdp_clear_young_notify(vma, addr & HPAGE_PMD_MASK, pmd);
 
 	if (!folio)
-		return;
+		return young;
 	if (young)
 		folio_set_young(folio);
 	folio_set_idle(folio);
+	return young;
+#else
+	return false;
 #endif
 }
 

@@ -11,9 +11,9 @@
 #include <linux/damon.h>
 
 struct folio *damon_get_folio(unsigned long pfn);
-void damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
+bool damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
 		      unsigned long addr);
-void damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
+bool damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,
 		      unsigned long addr);
 
 int damon_hot_score(struct damon_ctx *ctx, struct damon_region *r,

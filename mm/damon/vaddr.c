@@ -330,13 +330,32 @@ static void damon_va_update(struct damon_ctx *ctx)
  * A CPU sets no Accessed bit through a TLB entry it caches, and clearing
  * the bit for a sample flushes nothing (nor does reclaim on x86): a hot set
  * small enough to stay in the TLB reads as idle.  So the TLB entries of a
- * target are flushed once per sample, after its sampled bits were cleared,
- * unless this is unset.
+ * target are flushed after its sampled bits were cleared, unless this is
+ * unset.  Only a page whose bit was found set can have an entry to flush:
+ * one whose bit was clear was not touched since the last clearing and
+ * flush, so a sample that cleared no set bit flushes nothing.
  */
 static bool damon_va_flush_tlb __read_mostly = true;
 module_param_named(flush_tlb, damon_va_flush_tlb, bool, 0600);
 MODULE_PARM_DESC(flush_tlb,
-		 "Flush the TLB of each target once per sample (default: Y)");
+		 "Flush the sampled pages found accessed from the TLB (default: Y)");
+
+/*
+ * Flush [@start, @end) of @mm from the TLBs, once for all the addresses a
+ * pass cleared: a flush each would cost an IPI each.  A range flush, not
+ * flush_tlb_mm(), which must reach every CPU that ran @mm, as it is also
+ * used after freeing page tables; this one spares the CPUs that have
+ * switched away from @mm since (on x86, the lazy ones: the IPI is what
+ * costs), and a few pages are flushed one by one rather than all.  The
+ * range may span mappings: all a range flush wants of its VMA is the mm.
+ */
+static void damon_va_flush_range(struct mm_struct *mm, unsigned long start,
+				 unsigned long end)
+{
+	struct vm_area_struct vma = TLB_FLUSH_VMA(mm, 0);
+
+	flush_tlb_range(&vma, start, end);
+}
 
 /* Addresses sampled under one lock at most, to bound how long it is held. */
 #define DAMON_VA_LOCK_BATCH	16
@@ -349,6 +368,12 @@ struct damon_va_lock {
 	unsigned int nr_left;
 };
 
+/* A look at the Accessed bit of a sampled address, and what it found. */
+struct damon_va_probe {
+	bool clear;	/* clear the bit, rather than only read it */
+	bool young;	/* read: accessed; cleared: the bit was set */
+};
+
 /* Whether @addr was accessed, through any mapping or MMU. */
 static bool damon_va_folio_young(struct folio *folio, bool pte_young,
 				 struct mm_struct *mm, unsigned long addr)
@@ -358,10 +383,7 @@ static bool damon_va_folio_young(struct folio *folio, bool pte_young,
 }
 
 #ifdef CONFIG_HUGETLB_PAGE
-/*
- * A hugetlb entry holds its Accessed bit like a PTE.  The walk's private
- * data tells a check (the bool to put the answer in) from a clearing.
- */
+/* A hugetlb entry holds its Accessed bit like a PTE; private is the probe. */
 static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 				  unsigned long addr, unsigned long end,
 				  struct mm_walk *walk)
@@ -369,22 +391,25 @@ static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 	unsigned long base = addr & hmask, size = ~hmask + 1;
 	spinlock_t *ptl = huge_pte_lock(hstate_vma(walk->vma), walk->mm, pte);
 	pte_t entry = huge_ptep_get(walk->mm, addr, pte);
+	struct damon_va_probe *probe = walk->private;
 	struct folio *folio;
 
 	if (pte_present(entry)) {
 		folio = pfn_folio(pte_pfn(entry));
-		if (walk->private) {
-			*(bool *)walk->private =
-				damon_va_folio_young(folio, pte_young(entry),
-						     walk->mm, addr);
+		if (!probe->clear) {
+			probe->young = damon_va_folio_young(folio,
+					pte_young(entry), walk->mm, addr);
 		} else {
 			if (pte_young(entry)) {
 				folio_set_young(folio);
 				set_huge_pte_at(walk->mm, base, pte,
 						pte_mkold(entry), size);
+				probe->young = true;
 			}
 #ifdef CONFIG_MMU_NOTIFIER
-			mmu_notifier_clear_young(walk->mm, base, base + size);
+			if (mmu_notifier_clear_young(walk->mm, base,
+						     base + size))
+				probe->young = true;
 #endif
 			folio_set_idle(folio);
 		}
@@ -398,26 +423,27 @@ static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 
 /* damon_va_pmd_access() for a huge PMD, locked by the caller. */
 static void damon_va_huge_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
-				     unsigned long addr, bool *young)
+				     unsigned long addr,
+				     struct damon_va_probe *probe)
 {
 	pmd_t pmde = pmdp_get(pmd);
 
 	if (!pmd_present(pmde) || !pmd_trans_huge(pmde))
 		return;
-	if (young)
-		*young = damon_va_folio_young(vm_normal_folio_pmd(vma, addr, pmde),
-					      pmd_young(pmde), vma->vm_mm,
-					      addr);
-	else
-		damon_pmdp_mkold(pmd, vma, addr);
+	if (!probe->clear)
+		probe->young = damon_va_folio_young(
+				vm_normal_folio_pmd(vma, addr, pmde),
+				pmd_young(pmde), vma->vm_mm, addr);
+	else if (damon_pmdp_mkold(pmd, vma, addr))
+		probe->young = true;
 }
 
 /*
- * Clear the Accessed bit of whatever maps @addr below @pmd, or read it into
- * @young if that is not NULL.  False if the PTE table went away under us.
+ * Probe the Accessed bit of whatever maps @addr below @pmd.  False if the
+ * PTE table went away under us.
  */
 static bool damon_va_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
-				unsigned long addr, bool *young)
+				unsigned long addr, struct damon_va_probe *probe)
 {
 	spinlock_t *ptl;	/* the page table lock */
 	pte_t *pte, entry;
@@ -426,7 +452,7 @@ static bool damon_va_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
 	if (pmd_trans_huge(pmdp_get_lockless(pmd))) {
 		ptl = pmd_trans_huge_lock(pmd, vma);
 		if (ptl) {
-			damon_va_huge_pmd_access(pmd, vma, addr, young);
+			damon_va_huge_pmd_access(pmd, vma, addr, probe);
 			spin_unlock(ptl);
 			return true;
 		}
@@ -438,12 +464,12 @@ static bool damon_va_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
 		return pmd_none(pmde) || !pmd_present(pmde);
 	}
 	entry = ptep_get(pte);
-	if (pte_present(entry) && young)
-		*young = damon_va_folio_young(vm_normal_folio(vma, addr, entry),
-					      pte_young(entry), vma->vm_mm,
-					      addr);
-	else if (pte_present(entry))
-		damon_ptep_mkold(pte, vma, addr);
+	if (pte_present(entry) && !probe->clear)
+		probe->young = damon_va_folio_young(
+				vm_normal_folio(vma, addr, entry),
+				pte_young(entry), vma->vm_mm, addr);
+	else if (pte_present(entry) && damon_ptep_mkold(pte, vma, addr))
+		probe->young = true;
 	pte_unmap_unlock(pte, ptl);
 	return true;
 }
@@ -456,7 +482,7 @@ static int damon_va_pmd_entry(pmd_t *pmd, unsigned long addr,
 	return 0;
 }
 
-/* Clears Accessed bits, or reads them into a private bool. */
+/* Probes Accessed bits for the damon_va_probe in private. */
 static const struct mm_walk_ops damon_va_walk_ops = {
 	.pmd_entry = damon_va_pmd_entry,
 	.hugetlb_entry = damon_va_hugetlb_entry,
@@ -530,11 +556,11 @@ static struct vm_area_struct *damon_va_lock_vma(struct damon_va_lock *lk,
 }
 
 /*
- * Clear the Accessed bit of @addr, or read it into @young if that is not
- * NULL.  @young is left alone for an unmapped address.
+ * Probe the Accessed bit of @addr.  @probe->young is left alone for an
+ * unmapped address.
  */
 static void damon_va_access(struct damon_va_lock *lk, unsigned long addr,
-			    bool *young)
+			    struct damon_va_probe *probe)
 {
 	struct vm_area_struct *vma = damon_va_lock_vma(lk, addr);
 	pmd_t *pmd;
@@ -551,7 +577,7 @@ static void damon_va_access(struct damon_va_lock *lk, unsigned long addr,
 		/* Not @vma: it may have gone while nothing was held. */
 		lk->vma = NULL;
 		walk_page_range(lk->mm, addr, addr + 1, &damon_va_walk_ops,
-				young);
+				probe);
 		return;
 	}
 	pmd = damon_va_find_pmd(lk->mm, addr);
@@ -559,7 +585,7 @@ static void damon_va_access(struct damon_va_lock *lk, unsigned long addr,
 		return;
 	/* The page table walker retries the same way, but forever. */
 	for (tries = 0; tries < 3; tries++) {
-		if (damon_va_pmd_access(pmd, vma, addr, young))
+		if (damon_va_pmd_access(pmd, vma, addr, probe))
 			return;
 		cond_resched();
 	}
@@ -582,22 +608,27 @@ static bool damon_va_armed(struct damon_region *r)
 static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 				bool all)
 {
+	struct damon_va_probe probe = { .clear = true };
 	struct damon_va_lock lk = { .mm = mm };
+	unsigned long lo = ULONG_MAX, hi = 0, page;
 	struct damon_region *r;
-	bool armed = false;
 
 	damon_for_each_region(r, t) {
 		if (!all && damon_va_armed(r))
 			continue;
 		r->sampling_addr = damon_rand(r->ar.start, r->ar.end);
-		damon_va_access(&lk, r->sampling_addr, NULL);
+		probe.young = false;
+		damon_va_access(&lk, r->sampling_addr, &probe);
 		r->sampling_armed = true;
-		armed = true;
+		if (probe.young) {
+			page = r->sampling_addr & PAGE_MASK;
+			lo = min(lo, page);
+			hi = max(hi, page + PAGE_SIZE);
+		}
 	}
 	damon_va_unlock(&lk);
-	/* One flush for all: a flush per page would cost an IPI each. */
-	if (armed && READ_ONCE(damon_va_flush_tlb))
-		flush_tlb_mm(mm);
+	if (hi && READ_ONCE(damon_va_flush_tlb))
+		damon_va_flush_range(mm, lo, hi);
 }
 
 static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
@@ -627,18 +658,19 @@ static unsigned int damon_va_check_accesses(struct damon_ctx *ctx)
 	unsigned int max_nr_accesses = 0;
 	struct damon_target *t;
 	struct damon_region *r;
+	struct damon_va_probe probe;
 	struct damon_va_lock lk;
-	bool young;
 
 	damon_for_each_target(t, ctx) {
 		lk = (struct damon_va_lock){ .mm = damon_va_get_mm(t) };
 		damon_for_each_region(r, t) {
 			/* An address of a gone process was not accessed. */
-			young = false;
+			probe = (struct damon_va_probe){};
 			if (lk.mm)
-				damon_va_access(&lk, r->sampling_addr, &young);
+				damon_va_access(&lk, r->sampling_addr, &probe);
 			r->sampling_armed = false;
-			damon_update_region_access_rate(r, young, &ctx->attrs);
+			damon_update_region_access_rate(r, probe.young,
+							&ctx->attrs);
 			max_nr_accesses = max(max_nr_accesses, r->nr_accesses);
 		}
 		if (!lk.mm)
@@ -650,8 +682,6 @@ static unsigned int damon_va_check_accesses(struct damon_ctx *ctx)
 	}
 	return max_nr_accesses;
 }
-
-/* === Registration === */
 
 /* === Schemes === */
 

@@ -628,26 +628,30 @@ static void damon_test_va_touch(struct kunit *test, unsigned long addr)
 static bool damon_test_va_young(unsigned long addr)
 {
 	struct damon_va_lock lk = { .mm = current->mm };
-	bool young = false;
+	struct damon_va_probe probe = {};
 
-	damon_va_access(&lk, addr, &young);
+	damon_va_access(&lk, addr, &probe);
 	damon_va_unlock(&lk);
-	return young;
+	return probe.young;
 }
 
-static void damon_test_va_mkold(unsigned long addr)
+/* Clear the Accessed bit of @addr; whether it was set. */
+static bool damon_test_va_mkold(unsigned long addr)
 {
 	struct damon_va_lock lk = { .mm = current->mm };
+	struct damon_va_probe probe = { .clear = true };
 
-	damon_va_access(&lk, addr, NULL);
+	damon_va_access(&lk, addr, &probe);
 	damon_va_unlock(&lk);
+	return probe.young;
 }
 
 /*
  * A touched page reads accessed, a cleared one not, until it is touched
  * again; a page never touched, or an address nothing maps, reads as not
  * accessed.  The TLB is flushed before the second touch: the CPU sets no
- * Accessed bit again through an entry it still caches.
+ * Accessed bit again through an entry it still caches.  Clearing tells
+ * whether the bit was set, which decides whether arming flushes the TLB.
  */
 static void damon_test_va_sample_pages(struct kunit *test)
 {
@@ -658,14 +662,15 @@ static void damon_test_va_sample_pages(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, damon_test_va_young(addr));
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr + PAGE_SIZE));
 
-	damon_test_va_mkold(addr);
+	KUNIT_EXPECT_TRUE(test, damon_test_va_mkold(addr));
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr));
+	KUNIT_EXPECT_FALSE(test, damon_test_va_mkold(addr));
 	flush_tlb_mm(current->mm);
 	damon_test_va_touch(test, addr + 10);
 	KUNIT_EXPECT_TRUE(test, damon_test_va_young(addr));
 
 	/* Clearing a page nobody faulted in is no fault either. */
-	damon_test_va_mkold(addr + 3 * PAGE_SIZE);
+	KUNIT_EXPECT_FALSE(test, damon_test_va_mkold(addr + 3 * PAGE_SIZE));
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr + 3 * PAGE_SIZE));
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(0));
 }
@@ -938,15 +943,15 @@ static void damon_bench_va_floor_pass(struct damon_bench_va_pass *p)
 static void damon_bench_va_damon_pass(struct damon_bench_va_pass *p)
 {
 	struct damon_va_lock lk = { .mm = current->mm };
+	struct damon_va_probe probe;
 	struct damon_region *r;
-	bool young;
 
 	damon_for_each_region(r, p->t) {
-		young = false;
-		damon_va_access(&lk, r->sampling_addr, &young);
+		probe = (struct damon_va_probe){};
+		damon_va_access(&lk, r->sampling_addr, &probe);
 		r->sampling_armed = false;
-		damon_update_region_access_rate(r, young, &p->attrs);
-		p->young += young;
+		damon_update_region_access_rate(r, probe.young, &p->attrs);
+		p->young += probe.young;
 	}
 	damon_va_unlock(&lk);
 	damon_va_arm_target(p->t, current->mm, true);
