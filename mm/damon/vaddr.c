@@ -694,21 +694,57 @@ static const int damon_va_madvise_behavior[NR_DAMOS_ACTIONS] = {
 	[DAMOS_NOHUGEPAGE] = MADV_NOHUGEPAGE,
 };
 
+/*
+ * Ranges of a region that the filters let in, gathered for an action only
+ * madvise() can do; the walk pauses when they fill up.
+ */
+#define DAMON_VA_NR_RUNS	16
+
 /* State of a walk applying a scheme folio by folio. */
 struct damon_va_apply_walk {
 	struct damos *s;
 	bool young_filter;		/* accesses are looked at: clear them */
+	bool by_range;			/* gather runs for madvise() */
 	unsigned long sz_passed;
 	struct folio *last;		/* a large folio counts once */
 	struct list_head isolated;	/* folios to reclaim */
+	unsigned long resume;		/* where a full runs[] paused the walk */
+	unsigned int nr_runs;
+	struct damon_addr_range runs[DAMON_VA_NR_RUNS];
 };
 
+/*
+ * Whether the walk must pause before @addr: the runs are full and @addr
+ * does not extend the last.  Asked before the Accessed bit is read and
+ * cleared, so that the page is looked at once.
+ */
+static bool damon_va_runs_full(struct damon_va_apply_walk *aw,
+			       unsigned long addr)
+{
+	return aw->by_range && aw->nr_runs == DAMON_VA_NR_RUNS &&
+		aw->runs[DAMON_VA_NR_RUNS - 1].end != addr;
+}
+
+static void damon_va_add_run(struct damon_va_apply_walk *aw,
+			     unsigned long addr, unsigned long sz)
+{
+	if (aw->nr_runs && aw->runs[aw->nr_runs - 1].end == addr)
+		aw->runs[aw->nr_runs - 1].end += sz;
+	else
+		aw->runs[aw->nr_runs++] = (struct damon_addr_range){
+			.start = addr, .end = addr + sz,
+		};
+}
+
+/* Apply the action to the @sz bytes of @folio mapped at @addr, if let in. */
 static void damon_va_apply_folio(struct damon_va_apply_walk *aw,
 				 struct folio *folio, bool young,
-				 unsigned long sz)
+				 unsigned long addr, unsigned long sz)
 {
 	if (!folio || damos_ops_filter_out(aw->s, folio, young))
 		return;
+	if (aw->by_range)
+		damon_va_add_run(aw, addr, sz);
 	aw->sz_passed += sz;
 	if (folio == aw->last)
 		return;
@@ -735,6 +771,10 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 	bool young;
 	pmd_t pmde;
 
+	if (damon_va_runs_full(aw, addr)) {
+		aw->resume = addr;
+		return 1;
+	}
 	if (pmd_trans_huge(pmdp_get(pmd))) {
 		ptl = pmd_trans_huge_lock(pmd, walk->vma);
 		if (ptl) {
@@ -754,7 +794,8 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 				young |= pmdp_clear_flush_young_notify(walk->vma,
 						addr & HPAGE_PMD_MASK, pmd);
 			}
-			damon_va_apply_folio(aw, folio, young, next - addr);
+			damon_va_apply_folio(aw, folio, young, addr,
+					     next - addr);
 			spin_unlock(ptl);
 			return 0;
 		}
@@ -765,6 +806,10 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 		return 0;
 	}
 	for (pte = start_pte; addr < next; pte++, addr += PAGE_SIZE) {
+		if (damon_va_runs_full(aw, addr)) {
+			aw->resume = addr;
+			break;
+		}
 		entry = ptep_get(pte);
 		if (!pte_present(entry))
 			continue;
@@ -775,10 +820,10 @@ static int damon_va_apply_pmd_entry(pmd_t *pmd, unsigned long addr,
 			young |= ptep_clear_flush_young_notify(walk->vma, addr,
 							       pte);
 		}
-		damon_va_apply_folio(aw, folio, young, PAGE_SIZE);
+		damon_va_apply_folio(aw, folio, young, addr, PAGE_SIZE);
 	}
 	pte_unmap_unlock(start_pte, ptl);
-	return 0;
+	return aw->resume ? 1 : 0;
 }
 
 static const struct mm_walk_ops damon_va_apply_walk_ops = {
@@ -787,9 +832,11 @@ static const struct mm_walk_ops damon_va_apply_walk_ops = {
 };
 
 /*
- * Apply an action to the folios of @r the filters of @s let through.
- * Reclaim and deactivation work per folio; the madvise()-only actions
- * cannot, so for them the filters just measure.
+ * Apply an action to the folios of @r the filters of @s let in.  Reclaim
+ * and deactivation work per folio.  The other actions go through madvise(),
+ * which takes mmap_lock itself: the walk gathers the ranges let in and
+ * pauses whenever it has gathered DAMON_VA_NR_RUNS of them.  Pages with no
+ * folio mapped give the filters nothing to judge, and are left alone.
  */
 static unsigned long damon_va_apply_filtered(struct mm_struct *mm,
 					     struct damon_region *r,
@@ -799,29 +846,36 @@ static unsigned long damon_va_apply_filtered(struct mm_struct *mm,
 	struct damon_va_apply_walk aw = {
 		.s = s,
 		.young_filter = damos_has_ops_filter(s, DAMOS_FILTER_TYPE_YOUNG),
+		.by_range = damon_va_madvise_behavior[s->action] &&
+			s->action != DAMOS_PAGEOUT && s->action != DAMOS_COLD,
 	};
-	unsigned long applied = 0;
+	int behavior = damon_va_madvise_behavior[s->action];
+	unsigned long start = r->ar.start, applied = 0, sz;
+	unsigned int i;
 
 	INIT_LIST_HEAD(&aw.isolated);
-	mmap_read_lock(mm);
-	walk_page_range(mm, r->ar.start, r->ar.end, &damon_va_apply_walk_ops,
-			&aw);
-	mmap_read_unlock(mm);
-	*sz_filter_passed = aw.sz_passed;
-	switch (s->action) {
-	case DAMOS_PAGEOUT:
-		applied = reclaim_pages(&aw.isolated) * PAGE_SIZE;
-		break;
-	case DAMOS_COLD:
-		applied = aw.sz_passed;
-		break;
-	case DAMOS_STAT:
-		break;
-	default:
-		if (!do_madvise(mm, r->ar.start, damon_sz_region(r),
-				damon_va_madvise_behavior[s->action]))
-			applied = damon_sz_region(r);
+	while (start < r->ar.end) {
+		aw.resume = 0;
+		aw.nr_runs = 0;
+		mmap_read_lock(mm);
+		walk_page_range(mm, start, r->ar.end, &damon_va_apply_walk_ops,
+				&aw);
+		mmap_read_unlock(mm);
+		for (i = 0; i < aw.nr_runs; i++) {
+			sz = aw.runs[i].end - aw.runs[i].start;
+			if (!do_madvise(mm, aw.runs[i].start, sz, behavior))
+				applied += sz;
+		}
+		if (!aw.resume)
+			break;
+		start = aw.resume;
+		cond_resched();
 	}
+	*sz_filter_passed = aw.sz_passed;
+	if (s->action == DAMOS_PAGEOUT)
+		applied = reclaim_pages(&aw.isolated) * PAGE_SIZE;
+	else if (s->action == DAMOS_COLD)
+		applied = aw.sz_passed;
 	return applied;
 }
 
