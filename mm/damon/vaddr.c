@@ -914,6 +914,8 @@ static unsigned long damon_va_apply_scheme(struct damon_ctx *ctx,
 	return applied;
 }
 
+/* === Registration === */
+
 static const struct damon_operations damon_va_sets[] = {
 	{
 		.id = DAMON_OPS_VADDR,
