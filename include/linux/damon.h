@@ -18,7 +18,6 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
-#include <linux/random.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
@@ -671,20 +670,7 @@ static inline bool damon_target_has_pid(const struct damon_ctx *ctx)
 	return ctx->ops.target_needs_pid;
 }
 
-/**
- * damon_rand() - Pick a random number in a range.
- * @lo:	Lowest number to pick.
- * @hi:	First number past the range; above @lo.
- *
- * For sampling addresses and split points, where a slight bias toward low
- * numbers in huge ranges does not matter.
- *
- * Return: a number in [@lo, @hi).
- */
-static inline unsigned long damon_rand(unsigned long lo, unsigned long hi)
-{
-	return lo + get_random_long() % (hi - lo);
-}
+unsigned long damon_rand(unsigned long lo, unsigned long hi);
 
 /* === Regions === */
 

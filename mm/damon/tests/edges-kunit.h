@@ -95,6 +95,37 @@ static void damon_edges_test_access_rate_longest_window(struct kunit *test)
 	kmem_cache_free(damon_region_cache, r);
 }
 
+/*
+ * damon_rand() stays in its range at every width, down to a single number
+ * and up to the whole address space, and spreads over it: each quarter of a
+ * range gets a fair share of 4000 picks.
+ */
+static void damon_edges_test_rand(struct kunit *test)
+{
+	static const unsigned long spans[] = {
+		1, 2, 3, 4096, U32_MAX, (unsigned long)U32_MAX + 1, ULONG_MAX,
+	};
+	unsigned long lo, span, x, quarters[4];
+	int i, j;
+
+	for (i = 0; i < ARRAY_SIZE(spans); i++) {
+		span = spans[i];
+		lo = ULONG_MAX - span;
+		memset(quarters, 0, sizeof(quarters));
+		for (j = 0; j < 4000; j++) {
+			x = damon_rand(lo, lo + span);
+			KUNIT_ASSERT_GE(test, x, lo);
+			KUNIT_ASSERT_LT(test, x, lo + span);
+			if (span >= 4)
+				quarters[(x - lo) / (span / 4 + !!(span % 4))]++;
+		}
+		for (j = 0; span >= 4096 && j < 4; j++)
+			KUNIT_EXPECT_GT_MSG(test, quarters[j], 800,
+					    "span %lu quarter %d", span, j);
+	}
+	KUNIT_EXPECT_EQ(test, damon_rand(5, 6), 5);
+}
+
 /* Guards: products of two knobs overflowing before their division. */
 static void damon_edges_test_mul_div(struct kunit *test)
 {
@@ -540,6 +571,7 @@ static void damon_edges_test_restart_at_exit(struct kunit *test)
 static struct kunit_case damon_edges_test_cases[] = {
 	KUNIT_CASE(damon_edges_test_window_narrowing),
 	KUNIT_CASE(damon_edges_test_access_rate_longest_window),
+	KUNIT_CASE(damon_edges_test_rand),
 	KUNIT_CASE(damon_edges_test_mul_div),
 	KUNIT_CASE(damon_edges_test_saturating_time),
 	KUNIT_CASE(damon_edges_test_merge_huge),
