@@ -416,9 +416,12 @@ struct damon_target *damon_new_target(void)
  * damon_add_target() - Make a context monitor a target.
  * @ctx:	The context.
  * @t:		The target, owned by @ctx from now on.
+ *
+ * Context: @ctx is not running, or its kdamond calls this.
  */
 void damon_add_target(struct damon_ctx *ctx, struct damon_target *t)
 {
+	damon_assert_owned(ctx);
 	list_add_tail(&t->list, &ctx->adaptive_targets);
 }
 
@@ -589,8 +592,10 @@ static void damon_rescale_regions(struct damon_ctx *ctx,
  * The access counts and ages the regions have so far are rescaled to the
  * new intervals, so that a change does not read as a change of the access
  * pattern; a change of the sampling or aggregation interval starts a new
- * aggregation, dropping the partial counts of the current one.  While @ctx
- * runs, call this only from its kdamond, through damon_call().
+ * aggregation, dropping the partial counts of the current one.
+ *
+ * Context: @ctx is not running, or its kdamond calls this (through
+ * damon_call(), for a caller outside of it).
  *
  * Return: 0, or -EINVAL if @attrs asks for fewer than three regions, for a
  * minimum above the maximum, for more than %DAMON_MAX_NR_REGIONS, for a
@@ -605,6 +610,7 @@ int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs)
 	unsigned long sample = max(attrs->sample_interval, 1UL), update;
 	bool new_window, new_update;
 
+	damon_assert_owned(ctx);
 	if (!damon_valid_attrs(attrs))
 		return -EINVAL;
 
@@ -683,13 +689,17 @@ bool damon_is_registered_ops(enum damon_ops_id id)
 
 /**
  * damon_select_ops() - Give a context a registered operations set.
- * @ctx:	The context, which must not be running.
+ * @ctx:	The context.
  * @id:		Identifier of the set.
+ *
+ * Context: @ctx is not running, or its kdamond calls this, as
+ * damon_commit_ctx() does when the set changes.
  *
  * Return: 0, or -EINVAL if no set of @id is registered.
  */
 int damon_select_ops(struct damon_ctx *ctx, enum damon_ops_id id)
 {
+	damon_assert_owned(ctx);
 	return damon_select_ops_of(&ctx->ops, id);
 }
 
@@ -1244,12 +1254,15 @@ static void damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src,
  * What still applies is kept: a target of the same process keeps its
  * regions and their access history, regions given in @src are fitted with
  * damon_set_regions(), and counts are rescaled to new intervals.  Targets
- * and schemes pair up by their position in the lists.  If @dst runs, call
- * this from its kdamond, through damon_call(); the kdamond then builds the
- * regions of the targets that have none with &damon_operations.init.
+ * and schemes pair up by their position in the lists.  If @dst runs, its
+ * kdamond then builds the regions of the targets that have none with
+ * &damon_operations.init.
  *
  * Everything that can fail is checked or allocated before anything of
  * @dst changes: the commit is all or nothing.
+ *
+ * Context: @dst is not running, or its kdamond calls this (through
+ * damon_call(), for a caller outside of it).
  *
  * Return: 0; -EINVAL if @src is not valid (bad attributes, no or an
  * unregistered operations set, a target without a process where one is
@@ -1263,6 +1276,7 @@ int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 	struct damon_commit_prep prep;
 	int err;
 
+	damon_assert_owned(dst);
 	err = damon_check_commit(dst, src);
 	if (err)
 		return err;

@@ -35,6 +35,22 @@ static inline unsigned long damon_due_sis(const struct damon_ctx *ctx,
 	return n > ULONG_MAX - now ? ULONG_MAX : now + n;
 }
 
+/*
+ * Whether the caller may change what the kdamond of @ctx owns: @ctx does not
+ * run, or the caller is its kdamond, as in a damon_call() function.  For
+ * debug checks only: the answer is stale once @ctx starts or stops.
+ */
+static inline bool damon_ctx_owned(const struct damon_ctx *ctx)
+{
+	/* Unlocked: seen by the kdamond itself, it cannot change meanwhile. */
+	const struct task_struct *kdamond = data_race(ctx->kdamond);
+
+	return !kdamond || kdamond == current;
+}
+
+/* With CONFIG_DEBUG_VM, complain if the caller may not change @ctx. */
+#define damon_assert_owned(ctx)	VM_WARN_ON_ONCE(!damon_ctx_owned(ctx))
+
 /* Whether @nid is a node memory can be placed on or measured. */
 static inline bool damon_valid_nid(int nid)
 {

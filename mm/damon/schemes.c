@@ -83,11 +83,14 @@ struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
 
 /**
  * damon_add_scheme() - Append a scheme to a context.
- * @ctx:	The context; not running, or call from its kdamond.
+ * @ctx:	The context.
  * @s:		The scheme.
+ *
+ * Context: @ctx is not running, or its kdamond calls this.
  */
 void damon_add_scheme(struct damon_ctx *ctx, struct damos *s)
 {
+	damon_assert_owned(ctx);
 	list_add_tail(&s->list, &ctx->schemes);
 }
 
@@ -113,15 +116,18 @@ void damon_destroy_scheme(struct damos *s)
 
 /**
  * damon_set_schemes() - Replace the schemes of a context.
- * @ctx:	The context; not running, or call from its kdamond.
+ * @ctx:	The context.
  * @schemes:	The new schemes, which @ctx takes over.
  * @nr_schemes:	Number of entries in @schemes.
+ *
+ * Context: @ctx is not running, or its kdamond calls this.
  */
 void damon_set_schemes(struct damon_ctx *ctx, struct damos **schemes,
 		       ssize_t nr_schemes)
 {
 	struct damos *s;
 
+	damon_assert_owned(ctx);
 	while ((s = list_first_entry_or_null(&ctx->schemes, struct damos,
 					     list)))
 		damon_destroy_scheme(s);
@@ -580,9 +586,11 @@ void damos_commit_prepared(struct damon_ctx *dst, struct damon_ctx *src,
 
 /**
  * damon_commit_schemes() - Make a context's schemes those of another.
- * @dst:	The context to change; call from its kdamond if it runs.
+ * @dst:	The context to change.
  * @src:	The context whose schemes to take, checked with
  *		damon_check_commit_schemes(); it is not changed.
+ *
+ * Context: @dst is not running, or its kdamond calls this.
  *
  * Return: 0, or -ENOMEM, and then @dst is unchanged.
  */
@@ -591,6 +599,7 @@ int damon_commit_schemes(struct damon_ctx *dst, struct damon_ctx *src)
 	struct damos_commit_prep prep;
 	int err;
 
+	damon_assert_owned(dst);
 	err = damos_commit_prepare(dst, src, &prep);
 	if (err)
 		return err;
