@@ -19,10 +19,7 @@
 #include <linux/sched/task.h>
 #include <linux/sort.h>
 
-static unsigned long damon_test_pg(unsigned long nr)
-{
-	return nr * DAMON_MIN_REGION;
-}
+#include "kunit-common.h"
 
 /* A target with regions [pages[0], pages[1]), [pages[2], pages[3]), ... */
 static struct damon_target *damon_test_target(struct kunit *test,
@@ -30,59 +27,10 @@ static struct damon_target *damon_test_target(struct kunit *test,
 					      unsigned int nr_pages)
 {
 	struct damon_target *t = damon_new_target();
-	struct damon_region *r;
-	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	for (i = 0; i + 1 < nr_pages; i += 2) {
-		r = damon_new_region(damon_test_pg(pages[i]),
-				     damon_test_pg(pages[i + 1]));
-		KUNIT_ASSERT_NOT_NULL(test, r);
-		damon_add_region(r, t);
-	}
+	damon_test_add_regions(test, t, pages, nr_pages);
 	return t;
-}
-
-/* Regions sorted, disjoint, non-empty, aligned, and counted right. */
-static void damon_test_expect_sane(struct kunit *test, struct damon_target *t)
-{
-	struct damon_region *r;
-	unsigned long prev_end = 0;
-	unsigned int nr = 0;
-
-	damon_for_each_region(r, t) {
-		KUNIT_EXPECT_LT_MSG(test, r->ar.start, r->ar.end,
-				    "region %u is empty or inverted", nr);
-		KUNIT_EXPECT_GE_MSG(test, r->ar.start, prev_end,
-				    "region %u overlaps or is out of order", nr);
-		KUNIT_EXPECT_TRUE_MSG(test,
-				      IS_ALIGNED(r->ar.start, DAMON_MIN_REGION) &&
-				      IS_ALIGNED(r->ar.end, DAMON_MIN_REGION),
-				      "region %u is not aligned", nr);
-		prev_end = r->ar.end;
-		nr++;
-	}
-	KUNIT_EXPECT_EQ(test, damon_nr_regions(t), nr);
-}
-
-/* The regions of @t are exactly @pages, given as in damon_test_target(). */
-static void damon_test_expect_regions(struct kunit *test,
-				      struct damon_target *t,
-				      const unsigned long *pages,
-				      unsigned int nr_pages)
-{
-	struct damon_region *r;
-	unsigned int i = 0;
-
-	damon_test_expect_sane(test, t);
-	KUNIT_ASSERT_EQ(test, damon_nr_regions(t), nr_pages / 2);
-	damon_for_each_region(r, t) {
-		KUNIT_EXPECT_EQ_MSG(test, r->ar.start, damon_test_pg(pages[i]),
-				    "start of region %u", i / 2);
-		KUNIT_EXPECT_EQ_MSG(test, r->ar.end, damon_test_pg(pages[i + 1]),
-				    "end of region %u", i / 2);
-		i += 2;
-	}
 }
 
 static void damon_test_new_region(struct kunit *test)
@@ -472,9 +420,6 @@ static struct damon_attrs damon_test_attrs(unsigned long sample,
 		.max_nr_regions = max_nr_regions,
 	};
 }
-
-KUNIT_DEFINE_ACTION_WRAPPER(damon_test_destroy_ctx, damon_destroy_ctx,
-			    struct damon_ctx *);
 
 /*
  * A context with one empty target.  It goes with all its regions when the

@@ -17,11 +17,11 @@
 
 #include <kunit/test.h>
 #include <linux/io.h>
-#include <linux/mman.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
-#include <linux/uaccess.h>
 #include <asm/tlbflush.h>
+
+#include "kunit-common.h"
 
 /* A page the test maps, faults in and holds, with its physical address. */
 struct damon_test_pa_page {
@@ -29,13 +29,6 @@ struct damon_test_pa_page {
 	struct page *page;
 	unsigned long paddr;
 };
-
-static void damon_test_pa_touch(struct kunit *test, unsigned long uaddr)
-{
-	char c = 1;
-
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, &c, 1), 0);
-}
 
 static void damon_test_pa_put(void *data)
 {
@@ -48,11 +41,8 @@ static void damon_test_pa_map(struct kunit *test,
 {
 	int err;
 
-	p->uaddr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE,
-				 PROT_READ | PROT_WRITE,
-				 MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_FALSE(test, !p->uaddr || IS_ERR_VALUE(p->uaddr));
-	damon_test_pa_touch(test, p->uaddr);
+	p->uaddr = damon_test_mmap(test, 1);
+	damon_test_touch(test, p->uaddr);
 	KUNIT_ASSERT_EQ(test, get_user_pages_fast(p->uaddr, 1, FOLL_WRITE,
 						  &p->page), 1);
 	err = kunit_add_action_or_reset(test, damon_test_pa_put, p->page);
@@ -94,7 +84,7 @@ static void damon_test_pa_access(struct kunit *test)
 	damon_test_pa_map(test, &p);
 	damon_test_pa_mkold(p.paddr);
 	KUNIT_EXPECT_FALSE(test, damon_test_pa_sample(p.paddr));
-	damon_test_pa_touch(test, p.uaddr + 8);
+	damon_test_touch(test, p.uaddr + 8);
 	KUNIT_EXPECT_TRUE(test, damon_test_pa_sample(p.paddr));
 	/* Looking does not clear: the next look sees the access still. */
 	KUNIT_EXPECT_TRUE(test, damon_test_pa_sample(p.paddr + 100));
@@ -105,7 +95,7 @@ static void damon_test_pa_access(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, damon_test_pa_sample(p.paddr));
 
 	/* Clearing kept the access for reclaim in the folio's young flag. */
-	damon_test_pa_touch(test, p.uaddr);
+	damon_test_touch(test, p.uaddr);
 	damon_test_pa_mkold(p.paddr);
 	KUNIT_EXPECT_TRUE(test, folio_test_young(page_folio(p.page)));
 }
@@ -261,7 +251,7 @@ static void damon_test_pa_filters(struct kunit *test)
 	 * then not, as each look starts a new sample.
 	 */
 	damon_test_pa_mkold(p.paddr);
-	damon_test_pa_touch(test, p.uaddr);
+	damon_test_touch(test, p.uaddr);
 	f = damos_new_filter(DAMOS_FILTER_TYPE_YOUNG, true, false);
 	KUNIT_ASSERT_NOT_NULL(test, f);
 	damon_test_pa_apply(test, &p, DAMOS_STAT, f, &passed);

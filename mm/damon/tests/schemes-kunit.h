@@ -8,7 +8,7 @@
  * that the schemes are due, call kdamond_apply_schemes() and look at what a
  * fake operations set was asked to apply.  Quota windows are ended by
  * moving &damos_quota.window_start back in time.  Addresses are written in
- * pages (damos_test_pg()), as %DAMON_MIN_REGION is PAGE_SIZE.
+ * pages (damon_test_pg()), as %DAMON_MIN_REGION is PAGE_SIZE.
  */
 
 #ifdef CONFIG_DAMON_KUNIT_TEST
@@ -19,12 +19,9 @@
 #include <kunit/test.h>
 #include <linux/prandom.h>
 
-/* === Fixtures === */
+#include "kunit-common.h"
 
-static unsigned long damos_test_pg(unsigned long nr)
-{
-	return nr * DAMON_MIN_REGION;
-}
+/* === Fixtures === */
 
 /* One call of the fake apply_scheme(). */
 struct damos_test_call {
@@ -88,8 +85,6 @@ static int damos_test_suite_init(struct kunit *test)
 	return 0;
 }
 
-KUNIT_DEFINE_ACTION_WRAPPER(damos_test_destroy_ctx, damon_destroy_ctx,
-			    struct damon_ctx *);
 KUNIT_DEFINE_ACTION_WRAPPER(damos_test_destroy_scheme, damon_destroy_scheme,
 			    struct damos *);
 
@@ -104,7 +99,7 @@ static struct damon_ctx *damos_test_new_ctx(struct kunit *test)
 	int err;
 
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	err = kunit_add_action_or_reset(test, damos_test_destroy_ctx, ctx);
+	err = kunit_add_action_or_reset(test, damon_test_destroy_ctx, ctx);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	ctx->attrs.sample_interval = 1000;
 	ctx->attrs.aggr_interval = 10000;
@@ -119,17 +114,10 @@ static struct damon_target *damos_test_add_target(struct kunit *test,
 						  unsigned int nr_pages)
 {
 	struct damon_target *t = damon_new_target();
-	struct damon_region *r;
-	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	damon_add_target(ctx, t);
-	for (i = 0; i + 1 < nr_pages; i += 2) {
-		r = damon_new_region(damos_test_pg(pages[i]),
-				     damos_test_pg(pages[i + 1]));
-		KUNIT_ASSERT_NOT_NULL(test, r);
-		damon_add_region(r, t);
-	}
+	damon_test_add_regions(test, t, pages, nr_pages);
 	return t;
 }
 
@@ -195,8 +183,8 @@ static void damos_test_add_addr_filter(struct kunit *test, struct damos *s,
 
 	f = damos_test_add_filter(test, s, DAMOS_FILTER_TYPE_ADDR, matching,
 				  allow);
-	f->addr_range.start = damos_test_pg(start);
-	f->addr_range.end = damos_test_pg(end);
+	f->addr_range.start = damon_test_pg(start);
+	f->addr_range.end = damon_test_pg(end);
 }
 
 static struct damos_quota_goal *damos_test_add_goal(struct kunit *test,
@@ -255,33 +243,13 @@ static void damos_test_expect_calls(struct kunit *test,
 	for (i = 0; i < min(damos_test_log.nr_calls, nr_pages / 2); i++) {
 		call = &damos_test_log.calls[i];
 		KUNIT_EXPECT_EQ_MSG(test, call->start,
-				    damos_test_pg(pages[2 * i]),
+				    damon_test_pg(pages[2 * i]),
 				    "start of applied region %u, in bytes", i);
 		KUNIT_EXPECT_EQ_MSG(test, call->end,
-				    damos_test_pg(pages[2 * i + 1]),
+				    damon_test_pg(pages[2 * i + 1]),
 				    "end of applied region %u, in bytes", i);
 	}
 	damos_test_log_reset();
-}
-
-/* The regions of @t are exactly @pages. */
-static void damos_test_expect_regions(struct kunit *test,
-				      struct damon_target *t,
-				      const unsigned long *pages,
-				      unsigned int nr_pages)
-{
-	struct damon_region *r;
-	unsigned int i = 0;
-
-	KUNIT_ASSERT_EQ(test, damon_nr_regions(t), nr_pages / 2);
-	damon_for_each_region(r, t) {
-		KUNIT_EXPECT_EQ_MSG(test, r->ar.start, damos_test_pg(pages[i]),
-				    "start of region %u, in bytes", i / 2);
-		KUNIT_EXPECT_EQ_MSG(test, r->ar.end,
-				    damos_test_pg(pages[i + 1]),
-				    "end of region %u, in bytes", i / 2);
-		i += 2;
-	}
 }
 
 static unsigned int damos_test_nr_filters(struct damos *s)
@@ -304,7 +272,7 @@ static unsigned int damos_test_nr_schemes(struct damon_ctx *ctx)
 static void damos_test_pattern_match_edges(struct kunit *test)
 {
 	/* A 4-page region, 5 accesses per aggregation, 7 aggregations old. */
-	const unsigned long sz = damos_test_pg(4);
+	const unsigned long sz = damon_test_pg(4);
 	const struct {
 		unsigned long min_sz, max_sz;
 		unsigned int min_nr, max_nr, min_age, max_age;
@@ -366,13 +334,13 @@ static void damos_test_pass_matching(struct kunit *test)
 	damon_for_each_region(r, t)
 		r->nr_accesses_bp = r->ar.start ? 30000 : 10000;
 	s->pattern.min_nr_accesses = 2;
-	s->pattern.max_sz_region = damos_test_pg(4);
+	s->pattern.max_sz_region = damon_test_pg(4);
 	damos_test_pass(ctx);
 	damos_test_expect_calls(test, (const unsigned long[]){ 4, 8 }, 2);
 	KUNIT_EXPECT_EQ(test, s->stat.nr_tried, 1);
-	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damos_test_pg(4));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damon_test_pg(4));
 	/* Without a quota nothing is split. */
-	damos_test_expect_regions(test, t, pages, ARRAY_SIZE(pages));
+	damon_test_expect_regions(test, t, pages, ARRAY_SIZE(pages));
 	KUNIT_EXPECT_EQ(test, s->quota.esz, 0);
 }
 
@@ -430,10 +398,10 @@ static void damos_test_stats_and_age(struct kunit *test)
 	damos_test_log.passed_permil = 250;
 	damos_test_pass(ctx);
 	KUNIT_EXPECT_EQ(test, s->stat.nr_tried, 2);
-	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damos_test_pg(8));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damon_test_pg(8));
 	KUNIT_EXPECT_EQ(test, s->stat.nr_applied, 2);
-	KUNIT_EXPECT_EQ(test, s->stat.sz_applied, damos_test_pg(4));
-	KUNIT_EXPECT_EQ(test, s->stat.sz_ops_filter_passed, damos_test_pg(2));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_applied, damon_test_pg(4));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_ops_filter_passed, damon_test_pg(2));
 	KUNIT_EXPECT_EQ(test, s->stat.qt_exceeds, 0);
 	damon_for_each_region(r, t)
 		KUNIT_EXPECT_EQ(test, r->age, 0);
@@ -448,7 +416,7 @@ static void damos_test_stats_and_age(struct kunit *test)
 	damos_test_pass(ctx);
 	KUNIT_EXPECT_EQ(test, s->stat.nr_tried, 4);
 	KUNIT_EXPECT_EQ(test, s->stat.nr_applied, 2);
-	KUNIT_EXPECT_EQ(test, s->stat.sz_applied, damos_test_pg(4));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_applied, damon_test_pg(4));
 	damon_for_each_region(r, t)
 		KUNIT_EXPECT_EQ(test, r->age, 0);
 
@@ -485,11 +453,11 @@ static void damos_test_filter_addr_split(struct kunit *test)
 
 	damos_test_add_addr_filter(test, s, true, false, 3, 6);
 	damos_test_pass(ctx);
-	damos_test_expect_regions(test, t, split, ARRAY_SIZE(split));
+	damon_test_expect_regions(test, t, split, ARRAY_SIZE(split));
 	damos_test_expect_calls(test, (const unsigned long[]){ 0, 3, 6, 10 },
 				4);
 	KUNIT_EXPECT_EQ(test, s->stat.nr_tried, 2);
-	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damos_test_pg(7));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damon_test_pg(7));
 
 	/*
 	 * Allowing the range alone changes nothing: memory no filter is
@@ -512,10 +480,10 @@ static void damos_test_filter_addr_unaligned(struct kunit *test)
 
 	f = damos_test_add_filter(test, s, DAMOS_FILTER_TYPE_ADDR, true,
 				  false);
-	f->addr_range.start = damos_test_pg(3) + 1;
-	f->addr_range.end = damos_test_pg(6) - 1;
+	f->addr_range.start = damon_test_pg(3) + 1;
+	f->addr_range.end = damon_test_pg(6) - 1;
 	damos_test_pass(ctx);
-	damos_test_expect_regions(test, t,
+	damon_test_expect_regions(test, t,
 				  (const unsigned long[]){ 0, 3, 3, 6, 6, 10 },
 				  6);
 	damos_test_expect_calls(test, (const unsigned long[]){ 0, 3, 6, 10 },
@@ -535,11 +503,11 @@ static void damos_test_filter_addr_to_top(struct kunit *test)
 	/* Remove once fixed: the end is rounded up past ULONG_MAX, to 0. */
 	f = damos_test_add_filter(test, s, DAMOS_FILTER_TYPE_ADDR, true,
 				  false);
-	f->addr_range.start = damos_test_pg(2);
+	f->addr_range.start = damon_test_pg(2);
 	f->addr_range.end = ULONG_MAX;
 	damos_test_pass(ctx);
 	damos_test_expect_calls(test, (const unsigned long[]){ 0, 2 }, 2);
-	damos_test_expect_regions(test, t,
+	damon_test_expect_regions(test, t,
 				  (const unsigned long[]){ 0, 2, 2, 4, 4, 8 },
 				  6);
 }
@@ -662,18 +630,18 @@ static void damos_test_quota_split_and_resume(struct kunit *test)
 						       ARRAY_SIZE(pages));
 	struct damos *s = damos_test_add_scheme(test, ctx, DAMOS_STAT);
 
-	s->quota.sz = damos_test_pg(3);
+	s->quota.sz = damon_test_pg(3);
 	s->quota.reset_interval = 1000000;
 
 	damos_test_pass(ctx);
-	KUNIT_EXPECT_EQ(test, s->quota.esz, damos_test_pg(3));
+	KUNIT_EXPECT_EQ(test, s->quota.esz, damon_test_pg(3));
 	damos_test_expect_calls(test, (const unsigned long[]){ 0, 2, 2, 3 },
 				4);
-	damos_test_expect_regions(test, t,
+	damon_test_expect_regions(test, t,
 				  (const unsigned long[]){ 0, 2, 2, 3, 3, 6,
 							   6, 8 }, 8);
-	KUNIT_EXPECT_EQ(test, s->quota.window_sz, damos_test_pg(3));
-	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damos_test_pg(3));
+	KUNIT_EXPECT_EQ(test, s->quota.window_sz, damon_test_pg(3));
+	KUNIT_EXPECT_EQ(test, s->stat.sz_tried, damon_test_pg(3));
 
 	/* The window is not over: nothing more. */
 	damos_test_pass(ctx);
@@ -688,7 +656,7 @@ static void damos_test_quota_split_and_resume(struct kunit *test)
 	damos_test_pass(ctx);
 	KUNIT_EXPECT_EQ(test, s->stat.qt_exceeds, 2);
 	damos_test_expect_calls(test, (const unsigned long[]){ 6, 8 }, 2);
-	KUNIT_EXPECT_EQ(test, s->quota.window_sz, damos_test_pg(2));
+	KUNIT_EXPECT_EQ(test, s->quota.window_sz, damon_test_pg(2));
 
 	/* The last window did not run out: start over from the bottom. */
 	damos_test_end_window(s);
@@ -716,7 +684,7 @@ static void damos_test_quota_resume_unaligned(struct kunit *test)
 	 */
 	damos_test_add_target(test, ctx, pages, ARRAY_SIZE(pages));
 	s = damos_test_add_scheme(test, ctx, DAMOS_STAT);
-	s->quota.sz = damos_test_pg(3) + 100;
+	s->quota.sz = damon_test_pg(3) + 100;
 	s->quota.reset_interval = 1000000;
 
 	damos_test_pass(ctx);
@@ -776,7 +744,7 @@ static void damos_test_quota_random_windows(struct kunit *test)
 
 	for (round = 0; round < 4; round++) {
 		/* A quota between a byte and about half the memory. */
-		s->quota.sz = 1 + get_random_u32_below(damos_test_pg(end / 2));
+		s->quota.sz = 1 + get_random_u32_below(damon_test_pg(end / 2));
 		damos_test_end_window(s);
 		for (window = 0; window < 8; window++) {
 			charged = 0;
@@ -816,7 +784,7 @@ static void damos_test_quota_priority(struct kunit *test)
 	damon_for_each_region(r, t)
 		r->age = ages[i++];
 	ctx->ops.get_scheme_score = damos_test_score;
-	s->quota.sz = damos_test_pg(6);
+	s->quota.sz = damon_test_pg(6);
 	s->quota.reset_interval = 1000000;
 	damos_test_pass(ctx);
 	/* 90 and 50 are needed to fill 6 pages; 10 is left out. */
@@ -1031,24 +999,24 @@ static void damos_test_quota_window(struct kunit *test)
 	damos_test_add_target(test, ctx, pages, ARRAY_SIZE(pages));
 	s = damos_test_add_scheme(test, ctx, DAMOS_STAT);
 	s->quota.reset_interval = 1000000;
-	s->quota.sz = damos_test_pg(2);
+	s->quota.sz = damon_test_pg(2);
 	damos_test_pass(ctx);
-	KUNIT_EXPECT_EQ(test, s->quota.esz, damos_test_pg(2));
+	KUNIT_EXPECT_EQ(test, s->quota.esz, damon_test_pg(2));
 	KUNIT_EXPECT_NE(test, s->quota.window_start, 0);
 
 	/* A changed quota counts from the next window. */
-	s->quota.sz = damos_test_pg(1);
+	s->quota.sz = damon_test_pg(1);
 	damos_test_pass(ctx);
-	KUNIT_EXPECT_EQ(test, s->quota.esz, damos_test_pg(2));
+	KUNIT_EXPECT_EQ(test, s->quota.esz, damon_test_pg(2));
 	damos_test_end_window(s);
 	damos_test_pass(ctx);
-	KUNIT_EXPECT_EQ(test, s->quota.esz, damos_test_pg(1));
+	KUNIT_EXPECT_EQ(test, s->quota.esz, damon_test_pg(1));
 
 	s->quota.sz = 0;
 	damos_test_log_reset();
 	damos_test_pass(ctx);
 	KUNIT_EXPECT_EQ(test, s->quota.esz, 0);
-	KUNIT_EXPECT_EQ(test, damos_test_log.sz_calls, damos_test_pg(4));
+	KUNIT_EXPECT_EQ(test, damos_test_log.sz_calls, damon_test_pg(4));
 }
 
 /* === Watermarks === */
@@ -1192,8 +1160,8 @@ static void damos_test_check_commit_schemes(struct kunit *test)
 	f->type = NR_DAMOS_FILTER_TYPES;
 	KUNIT_EXPECT_EQ(test, damon_check_commit_schemes(ctx), -EINVAL);
 	f->type = DAMOS_FILTER_TYPE_ADDR;
-	f->addr_range.start = damos_test_pg(2);
-	f->addr_range.end = damos_test_pg(3);
+	f->addr_range.start = damon_test_pg(2);
+	f->addr_range.end = damon_test_pg(3);
 	KUNIT_EXPECT_EQ(test, damon_check_commit_schemes(ctx), 0);
 	f->addr_range.end = f->addr_range.start;
 	KUNIT_EXPECT_EQ(test, damon_check_commit_schemes(ctx), -EINVAL);
@@ -1222,7 +1190,7 @@ static void damos_test_commit_ctx_refuses(struct kunit *test)
 					       list)->action, DAMOS_PAGEOUT);
 
 	f = list_first_entry(&s->filters, struct damos_filter, list);
-	f->addr_range.end = damos_test_pg(4);
+	f->addr_range.end = damon_test_pg(4);
 	KUNIT_EXPECT_EQ(test, damon_commit_ctx(dst, src), 0);
 	KUNIT_EXPECT_EQ(test, damos_test_nr_schemes(dst), 2);
 	KUNIT_EXPECT_EQ(test, list_first_entry(&dst->schemes, struct damos,
@@ -1328,8 +1296,8 @@ static void damos_test_commit_schemes(struct kunit *test)
 
 	s0 = damos_test_add_scheme(test, src, DAMOS_WILLNEED);
 	s0->pattern = (struct damos_access_pattern){
-		.min_sz_region = damos_test_pg(1),
-		.max_sz_region = damos_test_pg(100),
+		.min_sz_region = damon_test_pg(1),
+		.max_sz_region = damon_test_pg(100),
 		.min_nr_accesses = 2, .max_nr_accesses = 8,
 		.min_age_region = 3, .max_age_region = 30,
 	};
@@ -1595,8 +1563,8 @@ static void damos_test_walk_passes(struct kunit *test)
 	ctx->passed_sample_intervals = 10;
 	kdamond_apply_schemes(ctx);
 	KUNIT_EXPECT_EQ(test, walk.nr[0], 2);
-	KUNIT_EXPECT_EQ(test, walk.sz[0], damos_test_pg(8));
-	KUNIT_EXPECT_EQ(test, walk.passed[0], damos_test_pg(4));
+	KUNIT_EXPECT_EQ(test, walk.sz[0], damon_test_pg(8));
+	KUNIT_EXPECT_EQ(test, walk.passed[0], damon_test_pg(4));
 	KUNIT_EXPECT_EQ(test, walk.nr[1], 0);
 	KUNIT_EXPECT_FALSE(test, completion_done(&control.completion));
 	KUNIT_EXPECT_PTR_EQ(test, ctx->walk_control, &control);
@@ -1606,7 +1574,7 @@ static void damos_test_walk_passes(struct kunit *test)
 	kdamond_apply_schemes(ctx);
 	KUNIT_EXPECT_EQ(test, walk.nr[0], 4);
 	KUNIT_EXPECT_EQ(test, walk.nr[1], 1);
-	KUNIT_EXPECT_EQ(test, walk.sz[1], damos_test_pg(4));
+	KUNIT_EXPECT_EQ(test, walk.sz[1], damon_test_pg(4));
 	KUNIT_EXPECT_EQ(test, walk.nr_other, 0);
 	KUNIT_EXPECT_TRUE(test, completion_done(&control.completion));
 	KUNIT_EXPECT_FALSE(test, control.canceled);
@@ -1679,16 +1647,16 @@ static void damos_test_walk_running(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, control.canceled);
 	/* Each pass goes over all the memory once. */
 	KUNIT_EXPECT_GT(test, walk.nr[0], 0);
-	KUNIT_EXPECT_EQ(test, walk.sz[0] % damos_test_pg(100), 0);
+	KUNIT_EXPECT_EQ(test, walk.sz[0] % damon_test_pg(100), 0);
 	KUNIT_EXPECT_GT(test, walk.sz[0], 0);
-	KUNIT_EXPECT_EQ(test, walk.sz[1], damos_test_pg(100));
+	KUNIT_EXPECT_EQ(test, walk.sz[1], damon_test_pg(100));
 	KUNIT_EXPECT_EQ(test, walk.nr_other, 0);
 
 	/* Again: a walk can follow another. */
 	memset(&walk.nr, 0, sizeof(walk.nr));
 	memset(&walk.sz, 0, sizeof(walk.sz));
 	KUNIT_EXPECT_EQ(test, damos_walk(ctx, &control), 0);
-	KUNIT_EXPECT_EQ(test, walk.sz[1], damos_test_pg(100));
+	KUNIT_EXPECT_EQ(test, walk.sz[1], damon_test_pg(100));
 	KUNIT_EXPECT_EQ(test, damon_stop(&ctx, 1), 0);
 	KUNIT_EXPECT_EQ(test, damos_walk(ctx, &control), -EINVAL);
 }

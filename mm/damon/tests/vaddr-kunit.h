@@ -26,15 +26,11 @@
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/prandom.h>
-#include <linux/uaccess.h>
 #include <asm/tlbflush.h>
 
-/* === Helpers === */
+#include "kunit-common.h"
 
-static unsigned long damon_test_va_pg(unsigned long nr)
-{
-	return nr * PAGE_SIZE;
-}
+/* === Helpers === */
 
 /* One of the two implementations of the three regions search. */
 typedef int (*damon_test_va_search_fn)(struct maple_tree *mt,
@@ -50,8 +46,6 @@ static const struct {
 
 KUNIT_DEFINE_ACTION_WRAPPER(damon_test_va_destroy_tree, mtree_destroy,
 			    struct maple_tree *);
-KUNIT_DEFINE_ACTION_WRAPPER(damon_test_va_free_target, damon_free_target,
-			    struct damon_target *);
 
 /* An empty tree with the flags of mm->mm_mt, destroyed with the test. */
 static struct maple_tree *damon_test_va_new_tree(struct kunit *test)
@@ -226,12 +220,12 @@ static void damon_test_va_three_regions_layouts(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(layout->maps) && layout->maps[i + 1];
 	     i += 2)
-		damon_test_va_map(test, mt, damon_test_va_pg(layout->maps[i]),
-				  damon_test_va_pg(layout->maps[i + 1]));
+		damon_test_va_map(test, mt, damon_test_pg(layout->maps[i]),
+				  damon_test_pg(layout->maps[i + 1]));
 	for (i = 0; i < ARRAY_SIZE(layout->ranges) && layout->ranges[i + 1];
 	     i += 2) {
-		expect[nr_expect].start = damon_test_va_pg(layout->ranges[i]);
-		expect[nr_expect++].end = damon_test_va_pg(layout->ranges[i + 1]);
+		expect[nr_expect].start = damon_test_pg(layout->ranges[i]);
+		expect[nr_expect++].end = damon_test_pg(layout->ranges[i + 1]);
 	}
 
 	for (i = 0; i < ARRAY_SIZE(damon_test_va_searches); i++) {
@@ -356,9 +350,9 @@ static void damon_test_va_three_regions_random(struct kunit *test)
 			/* A quarter of the mappings touch their predecessor. */
 			if (i && prandom_u32_state(&rnd) % 4)
 				addr += 1 + prandom_u32_state(&rnd) % max_gap;
-			maps[i].start = damon_test_va_pg(addr);
+			maps[i].start = damon_test_pg(addr);
 			addr += 1 + prandom_u32_state(&rnd) % 16;
-			maps[i].end = damon_test_va_pg(addr);
+			maps[i].end = damon_test_pg(addr);
 		}
 
 		for (i = 0; i < nr_maps; i++) {
@@ -391,48 +385,13 @@ static struct damon_target *damon_test_va_target(struct kunit *test,
 						 unsigned int nr_pages)
 {
 	struct damon_target *t = damon_new_target();
-	struct damon_region *r;
-	unsigned int i;
 	int err;
 
 	KUNIT_ASSERT_NOT_NULL(test, t);
-	err = kunit_add_action_or_reset(test, damon_test_va_free_target, t);
+	err = kunit_add_action_or_reset(test, damon_test_free_target, t);
 	KUNIT_ASSERT_EQ(test, err, 0);
-	for (i = 0; i + 1 < nr_pages; i += 2) {
-		r = damon_new_region(damon_test_va_pg(pages[i]),
-				     damon_test_va_pg(pages[i + 1]));
-		KUNIT_ASSERT_NOT_NULL(test, r);
-		damon_add_region(r, t);
-	}
+	damon_test_add_regions(test, t, pages, nr_pages);
 	return t;
-}
-
-/* The regions of @t are exactly @pages: [pages[0], pages[1]), ... */
-static void damon_test_va_expect_regions(struct kunit *test,
-					 struct damon_target *t,
-					 const unsigned long *pages,
-					 unsigned int nr_pages)
-{
-	struct damon_region *r;
-	unsigned int i = 0;
-
-	KUNIT_ASSERT_EQ(test, damon_nr_regions(t), nr_pages / 2);
-	damon_for_each_region(r, t) {
-		KUNIT_ASSERT_LT(test, i, nr_pages);
-		KUNIT_EXPECT_TRUE_MSG(test,
-				      IS_ALIGNED(r->ar.start, DAMON_MIN_REGION) &&
-				      IS_ALIGNED(r->ar.end, DAMON_MIN_REGION),
-				      "region %u [%#lx, %#lx) is not aligned",
-				      i / 2, r->ar.start, r->ar.end);
-		KUNIT_EXPECT_EQ_MSG(test, r->ar.start,
-				    damon_test_va_pg(pages[i]),
-				    "start of region %u", i / 2);
-		KUNIT_EXPECT_EQ_MSG(test, r->ar.end,
-				    damon_test_va_pg(pages[i + 1]),
-				    "end of region %u", i / 2);
-		i += 2;
-	}
-	KUNIT_EXPECT_EQ(test, i, nr_pages);
 }
 
 /* Split the one region [@start, @end) in @nr_pieces; expect @pages. */
@@ -446,7 +405,7 @@ static void damon_test_va_split(struct kunit *test, unsigned long start,
 
 	t = damon_test_va_target(test, region, ARRAY_SIZE(region));
 	damon_va_split_evenly(t, damon_first_region(t), nr_pieces);
-	damon_test_va_expect_regions(test, t, pages, nr_pages);
+	damon_test_expect_regions(test, t, pages, nr_pages);
 }
 
 static void damon_test_va_split_evenly(struct kunit *test)
@@ -506,10 +465,10 @@ static void damon_test_va_split_evenly_many(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, damon_nr_regions(t), 1000);
 	damon_for_each_region(r, t) {
 		KUNIT_EXPECT_EQ(test, r->ar.start, start);
-		KUNIT_EXPECT_EQ(test, damon_sz_region(r), damon_test_va_pg(128));
+		KUNIT_EXPECT_EQ(test, damon_sz_region(r), damon_test_pg(128));
 		start = r->ar.end;
 	}
-	KUNIT_EXPECT_EQ(test, start, damon_test_va_pg(1000 * 128));
+	KUNIT_EXPECT_EQ(test, start, damon_test_pg(1000 * 128));
 }
 
 /* Fewer pages than pieces, or a single piece: the region stays whole. */
@@ -535,7 +494,7 @@ static void damon_test_va_split_evenly_between(struct kunit *test)
 
 	t = damon_test_va_target(test, regions, ARRAY_SIZE(regions));
 	damon_va_split_evenly(t, damon_next_region(damon_first_region(t)), 2);
-	damon_test_va_expect_regions(test, t, expect, ARRAY_SIZE(expect));
+	damon_test_expect_regions(test, t, expect, ARRAY_SIZE(expect));
 }
 
 /*
@@ -601,29 +560,6 @@ static void damon_test_va_score_weights(struct kunit *test)
 
 /* === Sampling on a real address space === */
 
-/*
- * Map @nr_pages anonymous pages into the test thread's own mm (KUnit gives
- * it one) and return their address.
- */
-static unsigned long damon_test_va_mmap(struct kunit *test,
-					unsigned long nr_pages)
-{
-	unsigned long addr;
-
-	addr = kunit_vm_mmap(test, NULL, 0, nr_pages * PAGE_SIZE,
-			     PROT_READ | PROT_WRITE,
-			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
-	return addr;
-}
-
-static void damon_test_va_touch(struct kunit *test, unsigned long addr)
-{
-	char c = 1;
-
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)addr, &c, 1), 0);
-}
-
 /* What one check of @addr says, through the sampling pass's helpers. */
 static bool damon_test_va_young(unsigned long addr)
 {
@@ -655,10 +591,10 @@ static bool damon_test_va_mkold(unsigned long addr)
  */
 static void damon_test_va_sample_pages(struct kunit *test)
 {
-	unsigned long addr = damon_test_va_mmap(test, 4);
+	unsigned long addr = damon_test_mmap(test, 4);
 
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr));
-	damon_test_va_touch(test, addr);
+	damon_test_touch(test, addr);
 	KUNIT_EXPECT_TRUE(test, damon_test_va_young(addr));
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr + PAGE_SIZE));
 
@@ -666,7 +602,7 @@ static void damon_test_va_sample_pages(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, damon_test_va_young(addr));
 	KUNIT_EXPECT_FALSE(test, damon_test_va_mkold(addr));
 	flush_tlb_mm(current->mm);
-	damon_test_va_touch(test, addr + 10);
+	damon_test_touch(test, addr + 10);
 	KUNIT_EXPECT_TRUE(test, damon_test_va_young(addr));
 
 	/* Clearing a page nobody faulted in is no fault either. */
@@ -682,7 +618,7 @@ static void damon_test_va_sample_pages(struct kunit *test)
  */
 static void damon_test_va_sample_locks(struct kunit *test)
 {
-	unsigned long addr = damon_test_va_mmap(test, 4);
+	unsigned long addr = damon_test_mmap(test, 4);
 	struct damon_va_lock lk = { .mm = current->mm };
 	struct vm_area_struct *vma;
 
@@ -805,8 +741,8 @@ static void damon_bench_va_three_regions(struct kunit *test)
 			addr += 1 + prandom_u32_state(&rnd) % 64;
 		start = addr;
 		addr += 1 + prandom_u32_state(&rnd) % 16;
-		damon_test_va_map(test, mt, damon_test_va_pg(start),
-				  damon_test_va_pg(addr));
+		damon_test_va_map(test, mt, damon_test_pg(start),
+				  damon_test_pg(addr));
 		if (!(i % 1024))
 			cond_resched();
 	}
@@ -1012,22 +948,21 @@ static void damon_bench_va_sampling(struct kunit *test)
 	pmd_t *pmd;
 	int err;
 
-	p.start = damon_test_va_mmap(test,
-				     DAMON_BENCH_VA_SAMPLE_SZ >> PAGE_SHIFT);
+	p.start = damon_test_mmap(test, DAMON_BENCH_VA_SAMPLE_SZ >> PAGE_SHIFT);
 	mm = current->mm;
 	/* Refused without THP: the faults below map small pages then. */
 	do_madvise(mm, p.start, DAMON_BENCH_VA_SAMPLE_SZ,
 		   param->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	for (addr = p.start; addr < p.start + DAMON_BENCH_VA_SAMPLE_SZ;
 	     addr += PAGE_SIZE) {
-		damon_test_va_touch(test, addr);
+		damon_test_touch(test, addr);
 		if (!(addr & (PMD_SIZE - 1)))
 			cond_resched();
 	}
 
 	p.t = damon_new_target();
 	KUNIT_ASSERT_NOT_NULL(test, p.t);
-	err = kunit_add_action_or_reset(test, damon_test_va_free_target, p.t);
+	err = kunit_add_action_or_reset(test, damon_test_free_target, p.t);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	p.sz_slice = ALIGN_DOWN(DAMON_BENCH_VA_SAMPLE_SZ / param->nr_regions,
 				PAGE_SIZE);
