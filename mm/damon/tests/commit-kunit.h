@@ -140,8 +140,8 @@ static void damon_commit_test_clear(struct damon_target *t)
 
 /*
  * The virtual address operations sets, which vaddr.c registers at boot.
- * The suite can also run in a kernel without them (the kunitconfig of
- * mm/damon/tests has none); the tests that need them are skipped there.
+ * The suite can also run in a kernel without them; the tests that need
+ * them are skipped there.
  */
 static void damon_commit_test_need_vaddr(struct kunit *test)
 {
