@@ -338,24 +338,7 @@ static void damon_va_update(struct damon_ctx *ctx)
 static bool damon_va_flush_tlb __read_mostly = true;
 module_param_named(flush_tlb, damon_va_flush_tlb, bool, 0600);
 MODULE_PARM_DESC(flush_tlb,
-		 "Flush the sampled pages found accessed from the TLB (default: Y)");
-
-/*
- * Flush [@start, @end) of @mm from the TLBs, once for all the addresses a
- * pass cleared: a flush each would cost an IPI each.  A range flush, not
- * flush_tlb_mm(), which must reach every CPU that ran @mm, as it is also
- * used after freeing page tables; this one spares the CPUs that have
- * switched away from @mm since (on x86, the lazy ones: the IPI is what
- * costs), and a few pages are flushed one by one rather than all.  The
- * range may span mappings: all a range flush wants of its VMA is the mm.
- */
-static void damon_va_flush_range(struct mm_struct *mm, unsigned long start,
-				 unsigned long end)
-{
-	struct vm_area_struct vma = TLB_FLUSH_VMA(mm, 0);
-
-	flush_tlb_range(&vma, start, end);
-}
+		 "Flush a target's TLB after clearing set Accessed bits (default: Y)");
 
 /* Addresses sampled under one lock at most, to bound how long it is held. */
 #define DAMON_VA_LOCK_BATCH	16
@@ -610,8 +593,8 @@ static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 {
 	struct damon_va_probe probe = { .clear = true };
 	struct damon_va_lock lk = { .mm = mm };
-	unsigned long lo = ULONG_MAX, hi = 0, page;
 	struct damon_region *r;
+	bool flush = false;
 
 	damon_for_each_region(r, t) {
 		if (!all && damon_va_armed(r))
@@ -620,15 +603,17 @@ static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 		probe.young = false;
 		damon_va_access(&lk, r->sampling_addr, &probe);
 		r->sampling_armed = true;
-		if (probe.young) {
-			page = r->sampling_addr & PAGE_MASK;
-			lo = min(lo, page);
-			hi = max(hi, page + PAGE_SIZE);
-		}
+		flush |= probe.young;
 	}
 	damon_va_unlock(&lk);
-	if (hi && READ_ONCE(damon_va_flush_tlb))
-		damon_va_flush_range(mm, lo, hi);
+	/*
+	 * One flush for all: a flush per page would cost an IPI each.  Of the
+	 * whole mm: on x86 a range flush would spare the lazy CPUs and
+	 * invalidate a few pages one by one, but it left a hot set's Accessed
+	 * bits cached in QEMU's TLB (vaddr_flush_tlb.py), and this does not.
+	 */
+	if (flush && READ_ONCE(damon_va_flush_tlb))
+		flush_tlb_mm(mm);
 }
 
 static void damon_va_prepare_access_checks(struct damon_ctx *ctx)
