@@ -31,6 +31,7 @@ help:
 	@echo "                  STRESS_SEEDS=3 STRESS_OPS=10000 STRESS_KERNELS=test"
 	@echo "make check      checkpatch --strict and a W=1 build of mm/damon"
 	@echo "make series     the patch series and its cover letter, in build/series"
+	@echo "make series-check  build and checkpatch every patch of the series"
 	@echo "make clean      remove the build directories, keep the unpacked tree"
 
 deps:
@@ -60,9 +61,12 @@ stress:
 check:
 	$(T)/check.sh
 
-.PHONY: series
+.PHONY: series series-check
 series:
 	$(T)/series/series.py
+
+series-check:
+	$(T)/series/check.sh
 
 clean:
 	rm -rf $(BUILD)/obj-* $(BUILD)/vm $(BUILD)/kselftest*
