@@ -32,10 +32,18 @@ How a patch is made (the recipe says which commits go where):
 - Every kernel change of every commit must be claimed exactly once, and
   the series must end at exactly main's kernel files; otherwise this fails
   and says which commits or files are out of place.
+- A fix moved before commits it was written on top of may conflict with
+  them.  Such a conflict is resolved as tools/damon/series/resolutions/
+  records it: a file there gives the two sides of a conflicting hunk
+  ("%%% ours", the series so far, and "%%% theirs", the commit), the
+  lines after it that the resolution replaces too ("%%% then", optional)
+  and what to put instead ("%%% resolved").  A conflict nothing resolves
+  stops the run and leaves a template in build/series-conflicts/.
 """
 
 import fcntl
 import fnmatch
+import hashlib
 import os
 import re
 import shutil
@@ -52,6 +60,7 @@ OUT = os.environ.get('SERIES_OUT', os.path.join(BUILD, 'series'))
 TARBALL = os.environ.get('TARBALL', '/usr/src/linux-source-6.12.tar.xz')
 RECIPE = os.path.join(HERE, 'recipe')
 COVER = os.path.join(HERE, 'cover-letter')
+RESOLUTIONS = os.path.join(HERE, 'resolutions')
 BENCH_TABLES = os.environ.get('BENCH_TABLES',
                               os.path.join(BUILD, 'notes', 'bench-tables.md'))
 SOURCE_REF = os.environ.get('SERIES_SOURCE', 'HEAD')
@@ -402,8 +411,44 @@ def write_blob(data):
     return gits('hash-object', '-w', '--stdin', data=data)
 
 
-def merge3(ours, base, theirs):
-    """Three-way merge of blobs; return (sha of the result, conflicts)."""
+MARK = 15      # conflict marker size: no line of code starts with 15 '<'
+
+
+def resolution_key(ours, theirs):
+    return hashlib.sha1(ours + b'\0' + theirs).hexdigest()[:16]
+
+
+def load_resolutions():
+    """The recorded resolutions: key of the conflict -> resolved text."""
+    res = {}
+    if not os.path.isdir(RESOLUTIONS):
+        return res
+    for name in sorted(os.listdir(RESOLUTIONS)):
+        path = os.path.join(RESOLUTIONS, name)
+        parts = {}
+        cur = None
+        with open(path, 'rb') as f:
+            for line in f:
+                m = re.match(rb'%%% (ours|theirs|then|resolved)\n$', line)
+                if m:
+                    cur = m.group(1).decode()
+                    parts[cur] = b''
+                elif cur:
+                    parts[cur] += line
+        if set(parts) - {'then'} != {'ours', 'theirs', 'resolved'}:
+            raise Fail('%s: needs "%%%%%% ours", "%%%%%% theirs" and '
+                       '"%%%%%% resolved" sections' % path)
+        res[resolution_key(parts['ours'], parts['theirs'])] = \
+            (parts['resolved'], parts.get('then', b''), name)
+    return res
+
+
+def merge3(ours, base, theirs, resolutions):
+    """Three-way merge of blobs, conflicts resolved as recorded.
+
+    Return the sha of the result and the conflicts no recorded resolution
+    covers, as (ours, theirs) texts.
+    """
     with tempfile.TemporaryDirectory() as d:
         names = []
         for name, sha in (('ours', ours), ('base', base),
@@ -412,15 +457,74 @@ def merge3(ours, base, theirs):
             with open(p, 'wb') as f:
                 f.write(blob(sha))
             names.append(p)
-        p = subprocess.run(['git', 'merge-file', '-p', '-q'] + names,
+        p = subprocess.run(['git', 'merge-file', '-p', '-q',
+                            '--marker-size=%d' % MARK] + names,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if p.returncode < 0:
             raise Fail('git merge-file failed')
-        return write_blob(p.stdout), p.returncode
+    out, unresolved = [], []
+    side = None
+    skip, skip_by = b'', None
+    for line in p.stdout.splitlines(keepends=True):
+        if skip:
+            # A resolution that also replaces the lines after its conflict.
+            if side is None and skip.startswith(line):
+                skip = skip[len(line):]
+                continue
+            raise Fail('resolution %s: the lines after the conflict are '
+                       'not those of its "%%%%%% then"' % skip_by)
+        if side is None and line.startswith(b'<' * MARK + b' '):
+            side, mine, other = 'ours', b'', b''
+        elif side == 'ours' and line.rstrip(b'\n') == b'=' * MARK:
+            side = 'theirs'
+        elif side == 'theirs' and line.startswith(b'>' * MARK + b' '):
+            side = None
+            key = resolution_key(mine, other)
+            if key in resolutions:
+                resolved, skip, skip_by = resolutions[key]
+                out.append(resolved)
+            else:
+                unresolved.append((mine, other))
+                out.append(other)
+        elif side == 'ours':
+            mine += line
+        elif side == 'theirs':
+            other += line
+        else:
+            out.append(line)
+    if skip:
+        raise Fail('resolution %s: the file ends before its "%%%%%% then"'
+                   % skip_by)
+    return write_blob(b''.join(out)), unresolved
 
 
-def apply_change(state, ch):
-    """Merge one commit's change of one file into state; return an error."""
+def record_conflicts(p, ch, unresolved):
+    """Write a resolution template per conflict; return where."""
+    d = os.path.join(BUILD, 'series-conflicts')
+    os.makedirs(d, exist_ok=True)
+    paths = []
+    for i, (mine, other) in enumerate(unresolved, 1):
+        path = os.path.join(d, '%s-%s-%s-%d' % (
+            p.name, ch.commit[:12], os.path.basename(ch.path), i))
+        with open(path, 'wb') as f:
+            f.write(('# %s %s: %s, in patch %s.\n'
+                     '# Write below "%%%%%% resolved" what the series should '
+                     'have here, then\n'
+                     '# copy this file to tools/damon/series/resolutions/.\n'
+                     % (ch.commit[:12], subject_of(ch.commit), ch.path,
+                        p.name)).encode())
+            f.write(b'%%% ours\n' + mine + b'%%% theirs\n' + other +
+                    b'%%% resolved\n' + other)
+        paths.append(path)
+    return paths
+
+
+def apply_change(state, ch, resolutions):
+    """Merge one commit's change of one file into state.
+
+    Return None, or why it does not apply: a string, or the list of
+    conflicts no recorded resolution covers.
+    """
     cur = state.get(ch.path)
     if ch.new is None:
         if cur is None or cur[1] == ch.old[1]:
@@ -439,9 +543,9 @@ def apply_change(state, ch):
         return None
     if cur[1] == ch.new[1]:
         return None
-    sha, conflicts = merge3(cur[1], ch.old[1], ch.new[1])
-    if conflicts:
-        return '%d conflicting hunk(s) in the three-way merge' % conflicts
+    sha, unresolved = merge3(cur[1], ch.old[1], ch.new[1], resolutions)
+    if unresolved:
+        return unresolved
     state[ch.path] = (ch.new[0], sha)
     return None
 
@@ -646,7 +750,8 @@ def conflict_report(recipe, commits, claims, p, c, ch, err):
         msg.append('it builds on these earlier commits, which the recipe '
                    'places in later patches:')
         msg += later
-    msg.append('place it in a later patch, or the commits above earlier')
+    msg.append('place it in a later patch, the commits above earlier, or '
+               'record a resolution in tools/damon/series/resolutions/')
     return '\n'.join(msg)
 
 
@@ -690,6 +795,8 @@ def build_series(recipe):
     commits = main_history()
     claims = plan(recipe, commits)
     series = Series(recipe)
+    resolutions = load_resolutions()
+    shutil.rmtree(os.path.join(BUILD, 'series-conflicts'), ignore_errors=True)
     head_files = tree_files(MAIN_REF)
     kernel_head = {p: v for p, v in head_files.items()
                    if classify(recipe, p)[0] != 'harness'}
@@ -715,7 +822,12 @@ def build_series(recipe):
                 if mine:
                     used.append(c)
                 for ch in mine:
-                    err = apply_change(ours, ch)
+                    err = apply_change(ours, ch, resolutions)
+                    if isinstance(err, list):
+                        files = record_conflicts(p, ch, err)
+                        err = ('%d conflicting hunk(s); resolution '
+                               'templates:\n    %s'
+                               % (len(err), '\n    '.join(files)))
                     if err:
                         raise Fail(conflict_report(recipe, commits, claims,
                                                    p, c, ch, err))
