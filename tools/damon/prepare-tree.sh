@@ -24,8 +24,9 @@ OWNED_DIRS="mm/damon samples/damon tools/testing/selftests/damon
 OWNED_FILES="include/linux/damon.h include/trace/events/damon.h
 	Documentation/ABI/testing/sysfs-kernel-mm-damon"
 
+# python3-matplotlib draws make run's figure.
 PKGS="linux-source-6.12 qemu-system-x86 flex bison bc libelf-dev libssl-dev
-	cpio python3 kmod rsync gcc make perl xz-utils"
+	cpio python3 python3-matplotlib kmod rsync gcc make perl xz-utils"
 
 log() { echo "prepare: $*" >&2; }
 
