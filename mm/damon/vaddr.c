@@ -329,16 +329,18 @@ static void damon_va_update(struct damon_ctx *ctx)
 /*
  * A CPU sets no Accessed bit through a TLB entry it caches, and clearing
  * the bit for a sample flushes nothing (nor does reclaim on x86): a hot set
- * small enough to stay in the TLB reads as idle.  So the TLB entries of a
- * target are flushed after its sampled bits were cleared, unless this is
- * unset.  Only a page whose bit was found set can have an entry to flush:
- * one whose bit was clear was not touched since the last clearing and
- * flush, so a sample that cleared no set bit flushes nothing.
+ * small enough to stay in the TLB reads as idle.  If this is set, the TLB
+ * entries of a target are flushed after its sampled bits were cleared.
+ * Only a page whose bit was found set can have an entry to flush: one whose
+ * bit was clear was not touched since the last clearing and flush, so a
+ * sample that cleared no set bit flushes nothing.  Off by default, as
+ * upstream: each flush waits for an IPI to every CPU running the target,
+ * which under a loaded emulator made the kdamond cost several times more.
  */
-static bool damon_va_flush_tlb __read_mostly = true;
+static bool damon_va_flush_tlb __read_mostly;
 module_param_named(flush_tlb, damon_va_flush_tlb, bool, 0600);
 MODULE_PARM_DESC(flush_tlb,
-		 "Flush a target's TLB after clearing set Accessed bits (default: Y)");
+		 "Flush a target's TLB after clearing set Accessed bits (default: N)");
 
 /* Addresses sampled under one lock at most, to bound how long it is held. */
 #define DAMON_VA_LOCK_BATCH	16

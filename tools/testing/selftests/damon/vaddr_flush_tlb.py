@@ -14,9 +14,10 @@ already above half of the truth, the TLB kept nothing (a real CPU's TLB
 reaches less far, or something else ran on CPU 1) and there is nothing to
 show: the test is skipped.  Otherwise, with
 /sys/module/damon_vaddr/parameters/flush_tlb set the kdamond flushes the
-target's TLB once per sample, and the estimate must be within 25% of 4 MiB
-at the 50th and 75th percentiles.  The parameter must default to Y and
-refuse anything but a boolean.
+target's TLB after clearing Accessed bits that were set, and the estimate
+must be within 25% of 4 MiB at the 50th and 75th percentiles.  The
+parameter must default to N, as upstream has no such flush, and refuse
+anything but a boolean; the test leaves it N.
 """
 
 import errno
@@ -64,7 +65,7 @@ def test(chk):
         sc.skip('no ' + PARAM)
     if not {OUR_CPU, WORKLOAD_CPU} <= os.sched_getaffinity(0):
         sc.skip('needs CPUs %d and %d' % (OUR_CPU, WORKLOAD_CPU))
-    chk.expect(sc.read(PARAM) == 'Y', 'flush_tlb defaults to %s, not Y' %
+    chk.expect(sc.read(PARAM) == 'N', 'flush_tlb defaults to %s, not N' %
                sc.read(PARAM))
     chk.expect_errno(sc.write(PARAM, 'maybe'), errno.EINVAL,
                      'writing "maybe" to flush_tlb')
@@ -86,7 +87,7 @@ def test(chk):
                        '%.1f MiB' % (pct, val / dc.MIB, TOLERANCE * 100,
                                      TRUTH / dc.MIB))
     finally:
-        sc.write(PARAM, 'Y')
+        sc.write(PARAM, 'N')
         sc.cleanup()
         workload.kill()
 
