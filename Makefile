@@ -19,7 +19,9 @@ $(eval $(BENCH_SECTIONS):;@:)
 endif
 
 help:
-	@echo "make run        the demo (build, boot, monitor a workload)"
+	@echo "make run        the demo (build, boot, monitor a workload); draws"
+	@echo "                  build/heatmap.png and .svg"
+	@echo "                  WORKLOAD=\"cmd args\" DURATION=s DEMO_KERNEL=stock"
 	@echo "make test       KUnit suites and kselftests in QEMU"
 	@echo "                  KUNIT_FILTER=damon SELFTESTS=damon_smoke.sh NO_KUNIT=1"
 	@echo "make shell      a shell in the guest on the test kernel"

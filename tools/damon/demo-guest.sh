@@ -21,8 +21,9 @@
 # it ends, the kdamond is turned off and the command, if still running,
 # killed.  Every command run on sysfs and tracefs is written, as a shell
 # transcript a person can replay, to <out dir>/commands.txt; the
-# workload's output goes to <out dir>/workload.txt and the events to
-# <out dir>/trace.txt.
+# workload's output goes to <out dir>/workload.txt, the events to
+# <out dir>/trace.txt and the command's last /proc/<pid>/maps to
+# <out dir>/maps.txt (to name the mappings in the figure).
 
 set -u
 
@@ -126,13 +127,26 @@ reader=$!
 exec 4<> <(:)
 nap() { read -r -t "$1" -u 4; }
 
+# Keep the workload's memory map, when it changed, for the figure; the
+# last one read stays when the workload exits.
+save_maps() {
+	local maps
+
+	read -r -d '' maps < /proc/"$wpid"/maps 2>/dev/null
+	[ -n "$maps" ] && [ "$maps" != "$saved_maps" ] || return 0
+	printf '%s' "$maps" > "$out/maps.txt"
+	saved_maps=$maps
+}
+saved_maps=
+
 # Mark in the trace when the workload's first phase starts and when each
-# phase ends, if it says so, until the end of monitoring.  This runs in
-# the background from the workload's start, so that the marks are on time
-# however long the sysfs commands take, and uses only shell builtins: a
-# fork per poll would take CPU time from the workload under emulation.
+# phase ends, if it says so, until the end of monitoring, and keep its
+# memory map about every second.  This runs in the background from the
+# workload's start, so that the marks are on time however long the sysfs
+# commands take, and uses only shell builtins: a fork per poll would take
+# CPU time from the workload under emulation.
 watch_workload() {
-	local start=$SECONDS line partial="" stop
+	local start=$SECONDS line partial="" stop polls=0
 
 	exec 3< "$out/workload.txt"
 	while kill -0 "$wpid" 2>/dev/null; do
@@ -150,6 +164,7 @@ watch_workload() {
 		[ $stop = 1 ] && return
 		[ -n "$stop_after" ] && [ $((SECONDS - start)) -ge "$stop_after" ] &&
 			return
+		[ $((polls++ % 20)) = 0 ] && save_maps
 		nap 0.05
 	done
 }
@@ -178,6 +193,7 @@ if [ -n "$kpid" ] && [ "$kpid" -gt 0 ] 2>/dev/null; then
 	cat /proc/"$kpid"/comm >> "$log" 2>&1
 fi
 wait "$watcher"
+save_maps
 rc=0
 # Let the last aggregation reach the trace.
 nap 0.3

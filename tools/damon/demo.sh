@@ -5,7 +5,8 @@
 # a known, changing access pattern, monitor it with DAMON through the
 # sysfs interface and show what DAMON saw: the sysfs commands that drove
 # it, a heatmap of access frequency over time and address, and the
-# working set over time beside the workload's true one.
+# working set over time beside the workload's true one, in the terminal
+# and as a figure, build/heatmap.png and build/heatmap.svg.
 #
 # Environment:
 #   WORKLOAD="command args"  monitor a command of your own instead; it runs
@@ -26,6 +27,9 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 T=$REPO/tools/damon
 DEMO=$BUILD/demo
+# Debian's python, which python3-matplotlib installs into: a python3
+# earlier on PATH (a virtualenv, pyenv) may not have matplotlib.
+PYTHON=/usr/bin/python3
 
 if [ -n "${PID:-}" ]; then
 	echo "run: PID= cannot work: DAMON runs in a QEMU guest, which does" \
@@ -35,13 +39,21 @@ if [ -n "${PID:-}" ]; then
 	exit 2
 fi
 
+# The figure needs matplotlib: install it now if make deps did not.
+"$T/prepare-tree.sh" deps || exit 1
+
 kernel=${DEMO_KERNEL:-bench}
+case $kernel in
+bench)	label="our DAMON (bench kernel: no debug options)" ;;
+test)	label="our DAMON (test kernel: debug options on, slower)" ;;
+stock)	label="stock DAMON (the base Linux 6.12 tree's own)" ;;
+*)	[ -f "$kernel" ] || { echo "run: no kernel image at $kernel" >&2; exit 2; }
+	label="kernel ${kernel#"$REPO"/}" ;;
+esac
 case $kernel in
 bench|test|stock)
 	"$T/build-kernel.sh" "$kernel" || exit 1
 	kernel=$BUILD/obj-$kernel/arch/x86/boot/bzImage ;;
-*)
-	[ -f "$kernel" ] || { echo "run: no kernel image at $kernel" >&2; exit 2; } ;;
 esac
 
 # Six buffers of 16 MiB; one phase of 2.5 s each, then idle until the end
@@ -53,12 +65,14 @@ if [ -n "${WORKLOAD:-}" ]; then
 	# shellcheck disable=SC2206	# the command is split like a shell would
 	cmd=($WORKLOAD)
 	PHASES=
+	what=${cmd[*]}
 else
 	gcc -O2 -Wall -o "$DEMO/access_memory" \
 		"$REPO/tools/testing/selftests/damon/access_memory.c" || exit 1
 	# shellcheck disable=SC2206
 	cmd=("$DEMO/access_memory" 6 16 $PHASES)
 	stop=(--stop-at '^phase 5 ')
+	what="a workload sweeping six 16 MiB buffers, a phase every 2.5 s"
 fi
 [ -n "${DURATION:-}" ] && stop=(--stop-after "$DURATION")
 
@@ -80,5 +94,6 @@ if [ $rc -ne 0 ]; then
 	grep -E '^demo: ' "$BUILD/vm/demo/console.log" | sed 's/^/run: /' >&2
 	exit 1
 fi
-python3 "$T/heatmap.py" "$out/trace.txt" "$out/workload.txt" \
-	"$BUILD/heatmap.png" "$PHASES"
+rm -f "$BUILD/heatmap.png" "$BUILD/heatmap.svg"
+"$PYTHON" "$T/heatmap.py" --phases "$PHASES" \
+	--title "What DAMON saw of $what" --out "$BUILD/heatmap" "$label=$out"
