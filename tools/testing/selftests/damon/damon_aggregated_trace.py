@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """The damon:damon_aggregated tracepoint, as seen with a known workload.
 
-access_memory maps 3 buffers of 16 MiB and keeps writing to the middle
-one.  damon_sample_wsse monitors it with the default attributes (5 ms
-sampling, 100 ms aggregation, 10..1000 regions) while the event is traced
-in a trace instance of its own.  Checked:
+access_memory maps 4 buffers of 16 MiB and keeps writing to 2 of them
+(0 and 2, which are not adjacent), one byte every 4 KiB.  A vaddr context
+set up through DAMON's sysfs ABI monitors it with the default attributes
+(5 ms sampling, 100 ms aggregation, 10..1000 regions) while the event is
+traced in a trace instance of its own.  Checked:
 
 - every event parses as "target_id=%lu nr_regions=%u %lu-%lu: %u %u";
 - the events come in whole aggregations of nr_regions events each, and
@@ -14,7 +15,12 @@ in a trace instance of its own.  Checked:
   not overlap;
 - nr_accesses never exceeds the samples per aggregation (20);
 - after a warm-up, in most aggregations (80%) regions with nr_accesses > 0
-  cover at least 90% of the hot buffer.
+  cover at least 90% of each hot buffer;
+- the working set each aggregation reports, the bytes of its regions with
+  nr_accesses > 0, is an estimate of the 32 MiB the workload writes: the
+  50th and the 75th percentile are each within 20% of it.  The rest of
+  the process (text, libraries, stack) is touched too, but only a few
+  pages of it.
 
 The cold buffers' coverage and the aggregation period are reported, and
 the period is checked only loosely (emulated machines are slow).
@@ -27,16 +33,20 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wsse_common as wc   # noqa: E402
+import sysfs_common as sc   # noqa: E402
 
+wc = sc.wc
 TRACING = '/sys/kernel/tracing'
 INSTANCE = os.path.join(TRACING, 'instances', 'damon_aggregated_selftest')
-NR_BUFFERS = 3
+NR_BUFFERS = 4
 BUFFER_MIB = 16
-HOT = 1
+HOT = [0, 2]
+TRUTH = len(HOT) * BUFFER_MIB * wc.MIB
+WSS_TOLERANCE = 0.2
 MIN_NR_REGIONS = 10
 MAX_NR_REGIONS = 1000
 MAX_NR_ACCESSES = 20        # aggregation / sampling interval
+STATE = os.path.join(sc.KDAMOND, 'state')
 PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
 WARMUP_AGGRS = 10
 WANT_AGGRS = 100            # 10 s at 100 ms
@@ -161,10 +171,14 @@ def coverage(aggr, start, end):
     return covered / (end - start)
 
 
+def wss(aggr):
+    """Bytes of the regions of aggr with nr_accesses > 0."""
+    return sum(e - s for _, _, _, s, e, nr_accesses, _ in aggr
+               if nr_accesses > 0)
+
+
 def main():
-    wc.check_environment(need_tracefs=True)
-    if not os.path.isdir(os.path.dirname(INSTANCE)):
-        wc.skip('needs trace instances (%s)' % os.path.dirname(INSTANCE))
+    sc.check_environment(need_tracefs=True)
     if wc.kdamonds():
         wc.skip('other kdamonds run: %s' % wc.kdamonds())
     fails = []
@@ -183,25 +197,28 @@ def main():
         pipe_fd = os.open(os.path.join(INSTANCE, 'trace_pipe'),
                           os.O_RDONLY | os.O_NONBLOCK)
 
-        workload = wc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, [HOT])])
+        workload = wc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
         for i, (start, end) in enumerate(workload.buffers):
             wc.log('buffer %d: %d-%d%s' % (i, start, end,
-                                           ' (hot)' if i == HOT else ''))
-        wc.write_param('target_pid', workload.pid)
-        err = wc.write_param('enable', 'Y')
+                                           ' (hot)' if i in HOT else ''))
+        sc.build(sc.config([workload.pid]))
+        err = sc.write(STATE, 'on')
         if err:
-            wc.log('FAIL: enabling the sample failed with %s' %
-                   wc.errno_name(err))
+            wc.log('FAIL: on failed with %s' % wc.errno_name(err))
             return wc.KSFT_FAIL
         partial = collect(pipe_fd, time.monotonic() + TRACE_MAX_S, lines,
                           '', EnoughAggregations(WANT_AGGRS))
-        wc.write_param('enable', 'N')
+        err = sc.write(STATE, 'off')
+        if err:
+            fails.append('off failed with %s' % wc.errno_name(err))
         # The kdamond is gone; take what it left in the buffer.
         partial = collect(pipe_fd, time.monotonic() + 1, lines, partial)
         if partial:
             lines.append(partial)
+    except sc.SetupError as e:
+        fails.append(str(e))
     finally:
-        wc.stop_sample()
+        sc.cleanup()
         if workload:
             workload.kill()
         if pipe_fd is not None:
@@ -271,24 +288,40 @@ def main():
 
     measured = aggrs[WARMUP_AGGRS:]
     if workload and workload.buffers and measured:
-        hot = [coverage(a, *workload.buffers[HOT]) for a in measured]
-        share = sum(c >= HOT_COVERAGE for c in hot) / len(hot)
-        wc.log('hot buffer covered by accessed regions: median %.0f%%, '
-               'p10 %.0f%%; >= %.0f%% in %.0f%% of %d aggregations' %
-               (wc.percentile(hot, 50) * 100, wc.percentile(hot, 10) * 100,
-                HOT_COVERAGE * 100, share * 100, len(hot)))
-        if share < HOT_AGGR_SHARE:
-            fails.append('the hot buffer is >= %.0f%% covered in only %.0f%% '
-                         'of aggregations (want >= %.0f%%)' %
-                         (HOT_COVERAGE * 100, share * 100,
-                          HOT_AGGR_SHARE * 100))
+        for i in HOT:
+            hot = [coverage(a, *workload.buffers[i]) for a in measured]
+            share = sum(c >= HOT_COVERAGE for c in hot) / len(hot)
+            wc.log('hot buffer %d covered by accessed regions: median '
+                   '%.0f%%, p10 %.0f%%; >= %.0f%% in %.0f%% of %d '
+                   'aggregations' % (
+                       i, wc.percentile(hot, 50) * 100,
+                       wc.percentile(hot, 10) * 100, HOT_COVERAGE * 100,
+                       share * 100, len(hot)))
+            if share < HOT_AGGR_SHARE:
+                fails.append('hot buffer %d is >= %.0f%% covered in only '
+                             '%.0f%% of aggregations (want >= %.0f%%)' %
+                             (i, HOT_COVERAGE * 100, share * 100,
+                              HOT_AGGR_SHARE * 100))
         for i, (s, e) in enumerate(workload.buffers):
-            if i == HOT:
+            if i in HOT:
                 continue
             cold = [coverage(a, s, e) for a in measured]
             wc.log('cold buffer %d covered by accessed regions: median '
                    '%.0f%%, p90 %.0f%%' % (i, wc.percentile(cold, 50) * 100,
                                            wc.percentile(cold, 90) * 100))
+
+        estimates = [wss(a) for a in measured]
+        wc.log('working set (MiB): truth %.1f, p25 %.1f, p50 %.1f, p75 '
+               '%.1f, p90 %.1f' % ((TRUTH / wc.MIB,) + tuple(
+                   wc.percentile(estimates, p) / wc.MIB
+                   for p in (25, 50, 75, 90))))
+        for pct in (50, 75):
+            val = wc.percentile(estimates, pct)
+            if abs(val - TRUTH) > WSS_TOLERANCE * TRUTH:
+                fails.append('working set p%d %.1f MiB is not within %d%% '
+                             'of %.1f MiB' % (pct, val / wc.MIB,
+                                              WSS_TOLERANCE * 100,
+                                              TRUTH / wc.MIB))
 
     for s in kmsg.splats():
         fails.append('kernel: ' + s)

@@ -11,6 +11,10 @@
 - When the monitored process exits, the kdamond stops by itself within
   30 s: state reads off and pid -1; then on works again, with a new
   kdamond, for another process.
+- on with a pid_target no process has, never used or of a process
+  already reaped, fails with EINVAL and starts nothing: state reads off,
+  pid -1, and no kdamond.N thread appears; on with a live pid afterwards
+  starts exactly one.
 - Removing the regions, targets or context directories of a running
   kdamond (writing 0 to nr_regions, nr_targets or nr_contexts) leaves it
   running with what it was given; a commit afterwards may fail but does
@@ -133,6 +137,40 @@ class Test(sc.Checker):
             if second:
                 second.kill()
 
+    def bad_pids(self):
+        gone = sc.Workload(1, 1, [(1, [0])])
+        gone.kill()
+        live = sc.Workload(1, 4, [(0, [0])])
+        try:
+            before = set(sc.wc.kdamonds())
+            sc.build(sc.config([live.pid]))
+            pid_target = os.path.join(sc.target_dir(0), 'pid_target')
+            for what, pid in (('unused pid', sc.unused_pid()),
+                              ('pid of a reaped process', gone.pid)):
+                sc.must_write(pid_target, pid)
+                err = sc.write(STATE, 'on')
+                self.expect_errno(err, errno.EINVAL, '%s: on' % what)
+                time.sleep(0.5)
+                new = set(sc.wc.kdamonds()) - before
+                self.expect(sc.state() == 'off' and sc.kdamond_pid() == -1
+                            and not new, '%s: state %s, pid %d, new '
+                            'kdamonds %s after a failed on' % (
+                                what, sc.state(), sc.kdamond_pid(),
+                                sorted(new)))
+
+            what = 'live pid after bad ones'
+            sc.must_write(pid_target, live.pid)
+            pid = sc.turn_on(self, what)
+            if pid:
+                time.sleep(0.5)
+                new = set(sc.wc.kdamonds()) - before
+                self.expect(new == {pid}, '%s: new kdamonds %s, want only '
+                            '%d' % (what, sorted(new), pid))
+                sc.turn_off(self, what, pid)
+        finally:
+            sc.cleanup()
+            live.kill()
+
     def remove_while_on(self, nr_rel, workload):
         """Write 0 to nr_rel (under the context) while the kdamond runs."""
         what = 'nr_%s 0 while on' % nr_rel.split('nr_')[-1]
@@ -188,7 +226,8 @@ class Test(sc.Checker):
             workload.kill()
 
     def run(self):
-        for step in (self.cycles, self.target_exits, self.removals):
+        for step in (self.cycles, self.target_exits, self.bad_pids,
+                     self.removals):
             try:
                 step()
             except (OSError, sc.SetupError, RuntimeError) as e:

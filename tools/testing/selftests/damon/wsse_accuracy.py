@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Working set size estimation accuracy of DAMON's vaddr monitoring.
+"""The wsse sample (damon_sample_wsse) estimates a working set size.
 
 access_memory maps 4 buffers of 16 MiB and keeps writing to 2 of them (0
 and 2, which are not adjacent), one byte every 4 KiB, so its working set
 is 32 MiB.  damon_sample_wsse monitors it and logs an estimate per
-aggregation interval (100 ms).  After a warm-up of 30 aggregations, the
-50th and the 75th percentile of the next 100 estimates must each be
-within 20% of 32 MiB.
+aggregation interval (100 ms), from a damon_call() repeated after each
+aggregation.  After a warm-up of 30 aggregations, the 50th and the 75th
+percentile of the next 100 estimates must each be within 20% of 32 MiB.
+
+Each estimate must be exactly what the damon_aggregated tracepoint
+reports for the same aggregation (the bytes of its regions with
+nr_accesses > 0), as the sample's function runs right before the
+tracepoint, on the same regions: at least 90% of the estimates match the
+traced aggregations one for one, in order (lost trace events may break a
+few).  That part needs tracefs and no other kdamond, and is skipped
+otherwise.  Monitoring itself is tested through the sysfs ABI, by
+damon_aggregated_trace.py.
 
 The rest of the process (text, libraries, stack) is touched too, but only
 a few pages of it: far below the tolerance.  For the truth to be the
@@ -23,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsse_common as wc   # noqa: E402
+import sysfs_common as sc   # noqa: E402
 
 NR_BUFFERS = 4
 BUFFER_MIB = 16
@@ -34,6 +44,34 @@ WARMUP_AGGRS = 30          # 3 s at 100 ms
 WANT_ESTIMATES = 100       # 10 s at 100 ms
 MEASURE_MAX_S = 40         # emulation may be slower
 MIN_ESTIMATES = 40
+TRACE_MIN_MATCH = 0.9
+
+
+def traced_wss(tracer):
+    """The working set of each whole aggregation traced, in order."""
+    return [sum(e - s for s, e, acc, _ in a.regions if acc > 0)
+            for a in tracer.since(0) if a.target == 0]
+
+
+def best_match(logged, traced):
+    """How many of logged equal traced one for one, at the best offset."""
+    best = 0
+    for k in range(-len(logged), len(traced)):
+        best = max(best, sum(1 for i, v in enumerate(logged)
+                             if 0 <= i + k < len(traced) and
+                             traced[i + k] == v))
+    return best
+
+
+def start_tracer():
+    """A tracer of damon_aggregated, or None (and why) if the events
+    could not be told apart or seen."""
+    if wc.kdamonds():
+        return None, 'other kdamonds run: %s' % wc.kdamonds()
+    if not os.path.isdir(os.path.join(sc.TRACING, sc.AGGREGATED)) or \
+            not os.path.isdir(os.path.join(sc.TRACING, 'instances')):
+        return None, 'no tracefs with damon_aggregated and instances'
+    return sc.Tracer('wsse_accuracy'), None
 
 
 def main():
@@ -42,7 +80,9 @@ def main():
     # Phase 0 only measures the sweep; phase 1 runs until killed.
     workload = wc.Workload(NR_BUFFERS, BUFFER_MIB, [(2000, HOT), (0, HOT)])
     fails = []
+    tracer = None
     try:
+        tracer, why_not = start_tracer()
         for i, (start, end) in enumerate(workload.buffers):
             wc.log('buffer %d: 0x%x-0x%x%s' % (i, start, end,
                                               ' (hot)' if i in HOT else ''))
@@ -85,6 +125,8 @@ def main():
         elapsed = time.monotonic() - t0
         alive = workload.alive()
         wc.write_param('enable', 'N')
+        # What was logged between the last read and the stop.
+        late = wc.parse_wss(kmsg.read(1))
 
         wc.log('warm-up estimates (MiB): %s' %
                ' '.join('%.1f' % (w / wc.MIB) for w in warmup))
@@ -113,6 +155,19 @@ def main():
                                  '%.1f MiB' % (pct, val / wc.MIB,
                                                TOLERANCE * 100,
                                                TRUTH / wc.MIB))
+        logged = warmup + estimates + late
+        if tracer:
+            time.sleep(1)
+            traced = traced_wss(tracer)
+            matched = best_match(logged, traced)
+            wc.log('%d of %d estimates match the %d traced aggregations' %
+                   (matched, len(logged), len(traced)))
+            if matched < TRACE_MIN_MATCH * len(logged):
+                fails.append('only %d of %d estimates are what the '
+                             'tracepoint reports' % (matched, len(logged)))
+        else:
+            wc.log('estimates against the tracepoint: not checked, %s' %
+                   why_not)
         splats = kmsg.splats()
         if splats:
             fails.append('kernel splat: %s' % splats[0])
@@ -120,6 +175,8 @@ def main():
         wc.stop_sample()
         workload.kill()
         kmsg.close()
+        if tracer:
+            tracer.close()
 
     for f in fails:
         wc.log('FAIL: ' + f)

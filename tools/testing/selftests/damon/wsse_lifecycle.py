@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""The life of a kdamond, driven through damon_sample_wsse.
+"""The wsse sample's parameters (damon_sample_wsse.enable, target_pid).
+
+The life cycle of the kdamond the sample starts and stops, as the
+sample's user sees it; that of kdamonds in general is tested through the
+sysfs ABI, by sysfs_state.py.
 
 - A pid that does not exist (never used, or of a process already reaped)
   makes writing Y to enable fail with EINVAL, leaves enable N and starts
