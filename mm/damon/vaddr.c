@@ -378,14 +378,16 @@ static int damon_va_hugetlb_entry(pte_t *pte, unsigned long hmask,
 	pte_t entry = huge_ptep_get(walk->mm, addr, pte);
 	struct damon_va_probe *probe = walk->private;
 	struct folio *folio;
+	bool young;
 
 	if (pte_present(entry)) {
 		folio = pfn_folio(pte_pfn(entry));
+		young = pte_young(entry);
 		if (!probe->clear) {
-			probe->young = damon_va_folio_young(folio,
-					pte_young(entry), walk->mm, addr);
+			probe->young = damon_va_folio_young(folio, young,
+							    walk->mm, addr);
 		} else {
-			if (pte_young(entry)) {
+			if (young) {
 				folio_set_young(folio);
 				set_huge_pte_at(walk->mm, base, pte,
 						pte_mkold(entry), size);
@@ -412,15 +414,18 @@ static void damon_va_huge_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
 				     struct damon_va_probe *probe)
 {
 	pmd_t pmde = pmdp_get(pmd);
+	struct folio *folio;
 
 	if (!pmd_present(pmde) || !pmd_trans_huge(pmde))
 		return;
-	if (!probe->clear)
-		probe->young = damon_va_folio_young(
-				vm_normal_folio_pmd(vma, addr, pmde),
-				pmd_young(pmde), vma->vm_mm, addr);
-	else if (damon_pmdp_mkold(pmd, vma, addr))
-		probe->young = true;
+	if (probe->clear) {
+		if (damon_pmdp_mkold(pmd, vma, addr))
+			probe->young = true;
+		return;
+	}
+	folio = vm_normal_folio_pmd(vma, addr, pmde);
+	probe->young = damon_va_folio_young(folio, pmd_young(pmde), vma->vm_mm,
+					    addr);
 }
 
 /*
@@ -432,6 +437,7 @@ static bool damon_va_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
 {
 	spinlock_t *ptl;	/* the page table lock */
 	pte_t *pte, entry;
+	struct folio *folio;
 	pmd_t pmde;
 
 	if (pmd_trans_huge(pmdp_get_lockless(pmd))) {
@@ -449,12 +455,13 @@ static bool damon_va_pmd_access(pmd_t *pmd, struct vm_area_struct *vma,
 		return pmd_none(pmde) || !pmd_present(pmde);
 	}
 	entry = ptep_get(pte);
-	if (pte_present(entry) && !probe->clear)
-		probe->young = damon_va_folio_young(
-				vm_normal_folio(vma, addr, entry),
-				pte_young(entry), vma->vm_mm, addr);
-	else if (pte_present(entry) && damon_ptep_mkold(pte, vma, addr))
+	if (pte_present(entry) && !probe->clear) {
+		folio = vm_normal_folio(vma, addr, entry);
+		probe->young = damon_va_folio_young(folio, pte_young(entry),
+						    vma->vm_mm, addr);
+	} else if (pte_present(entry) && damon_ptep_mkold(pte, vma, addr)) {
 		probe->young = true;
+	}
 	pte_unmap_unlock(pte, ptl);
 	return true;
 }
