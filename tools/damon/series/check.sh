@@ -44,6 +44,11 @@ mapfile -t patches < <(find "$OUT" -maxdepth 1 -name '*.patch' \
 [ ${#commits[@]} -gt 0 ] || die "the series is empty"
 [ ${#commits[@]} -eq ${#patches[@]} ] ||
 	die "${#patches[@]} patch files for ${#commits[@]} commits: run make series again"
+src=$(git -C "$SREPO" rev-parse -q --verify refs/damon/series-source)
+head=$(git -C "$REPO" rev-parse HEAD)
+[ "$src" = "$head" ] ||
+	echo "series-check: the series is of ${src:0:12}, this tree is at" \
+		"${head:0:12}: make series makes it again" >&2
 [ -z "$(git -C "$SREPO" status --porcelain --untracked-files=no)" ] ||
 	die "$SREPO has local changes; check them out or remove the directory"
 
