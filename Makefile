@@ -7,8 +7,8 @@ REPO	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 T	:= $(REPO)/tools/damon
 BUILD	:= $(REPO)/build
 
-.PHONY: all help deps prepare kernel test run shell bench stress check clean \
-	distclean
+.PHONY: all help deps prepare kernel test run run-compare shell bench stress \
+	check clean distclean
 
 all: kernel
 
@@ -22,6 +22,8 @@ help:
 	@echo "make run        the demo (build, boot, monitor a workload); draws"
 	@echo "                  build/heatmap.png and .svg"
 	@echo "                  WORKLOAD=\"cmd args\" DURATION=s DEMO_KERNEL=stock"
+	@echo "make run-compare  the demo on the stock kernel and on ours, both in"
+	@echo "                  build/heatmap-compare.png and .svg"
 	@echo "make test       KUnit suites and kselftests in QEMU"
 	@echo "                  KUNIT_FILTER=damon SELFTESTS=damon_smoke.sh NO_KUNIT=1"
 	@echo "make shell      a shell in the guest on the test kernel"
@@ -53,6 +55,9 @@ shell: kernel
 
 run:
 	$(T)/demo.sh
+
+run-compare:
+	$(T)/demo.sh --compare
 
 bench:
 	$(T)/bench/run.sh $(BENCH_SECTIONS)

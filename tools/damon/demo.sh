@@ -8,6 +8,13 @@
 # working set over time beside the workload's true one, in the terminal
 # and as a figure, build/heatmap.png and build/heatmap.svg.
 #
+#   demo.sh             make run
+#   demo.sh --compare   make run-compare: the same run on the stock
+#                       kernel (the base tree's own DAMON), then on ours,
+#                       both drawn in build/heatmap-compare.png and .svg;
+#                       both keep their intervals fixed, as the stock
+#                       kernel cannot tune them
+#
 # Environment:
 #   WORKLOAD="command args"  monitor a command of your own instead; it runs
 #                in the guest, which sees the host's files read-only and a
@@ -17,7 +24,8 @@
 #   DEMO_KERNEL=bench|test|stock|<path to a bzImage>
 #                the kernel flavour to build and boot (default bench;
 #                stock is the base tree's own DAMON), or a kernel image
-#                to boot as it is.
+#                to boot as it is.  With --compare, the kernel compared
+#                with stock.
 # There is no PID= knob: the guest cannot see the host's processes, so
 # the program to monitor has to run in the guest, through WORKLOAD.
 
@@ -31,6 +39,13 @@ DEMO=$BUILD/demo
 # earlier on PATH (a virtualenv, pyenv) may not have matplotlib.
 PYTHON=/usr/bin/python3
 
+compare=0
+guest_opts=()
+if [ "${1:-}" = --compare ]; then
+	compare=1
+	guest_opts=(--tune off)
+fi
+
 if [ -n "${PID:-}" ]; then
 	echo "run: PID= cannot work: DAMON runs in a QEMU guest, which does" \
 		"not see the host's processes." >&2
@@ -39,22 +54,39 @@ if [ -n "${PID:-}" ]; then
 	exit 2
 fi
 
+# Set image to a kernel to boot, built first if it is a flavour, and
+# label to its name in the figure.
+kernel_image() {
+	case $1 in
+	bench)	label="our DAMON (bench kernel: no debug options)" ;;
+	test)	label="our DAMON (test kernel: debug options on, slower)" ;;
+	stock)	label="stock DAMON (the base Linux 6.12 tree's own)" ;;
+	*)	[ -f "$1" ] || { echo "run: no kernel image at $1" >&2; return 2; }
+		image=$1
+		label="kernel ${1#"$REPO"/}"
+		return 0 ;;
+	esac
+	"$T/build-kernel.sh" "$1" || return 1
+	image=$BUILD/obj-$1/arch/x86/boot/bzImage
+}
+
 # The figure needs matplotlib: install it now if make deps did not.
 "$T/prepare-tree.sh" deps || exit 1
 
-kernel=${DEMO_KERNEL:-bench}
-case $kernel in
-bench)	label="our DAMON (bench kernel: no debug options)" ;;
-test)	label="our DAMON (test kernel: debug options on, slower)" ;;
-stock)	label="stock DAMON (the base Linux 6.12 tree's own)" ;;
-*)	[ -f "$kernel" ] || { echo "run: no kernel image at $kernel" >&2; exit 2; }
-	label="kernel ${kernel#"$REPO"/}" ;;
-esac
-case $kernel in
-bench|test|stock)
-	"$T/build-kernel.sh" "$kernel" || exit 1
-	kernel=$BUILD/obj-$kernel/arch/x86/boot/bzImage ;;
-esac
+ours=${DEMO_KERNEL:-bench}
+if [ $compare = 1 ]; then
+	kernels=(stock "$ours")
+	names=(demo-stock demo)
+else
+	kernels=("$ours")
+	names=(demo)
+fi
+images=() labels=()
+for k in "${kernels[@]}"; do
+	kernel_image "$k" || exit $?
+	images+=("$image")
+	labels+=("$label")
+done
 
 # Six buffers of 16 MiB; one phase of 2.5 s each, then idle until the end
 # of monitoring, which comes when the last timed phase is over.
@@ -77,23 +109,42 @@ fi
 [ -n "${DURATION:-}" ] && stop=(--stop-after "$DURATION")
 
 echo "run: monitoring: ${cmd[*]}"
-echo "run: booting ${kernel#"$REPO"/} (console: build/vm/demo/console.log)"
-VM_QUIET=1 "$T/vm-run" --kernel "$kernel" --name demo --timeout 600 \
-	--append kunit.enable=0 -- "$T/demo-guest.sh" "${stop[@]}" \
-	/tmp/out "${cmd[@]}"
-rc=$?
-out=$BUILD/vm/demo/out
-if [ -s "$out/commands.txt" ]; then
-	echo
-	echo "The guest drove DAMON with these commands (as root):"
-	sed 's/^/    /' "$out/commands.txt"
-	echo
+runs=()
+for i in "${!images[@]}"; do
+	name=${names[$i]}
+	echo "run: booting ${images[$i]#"$REPO"/} (console: build/vm/$name/console.log)"
+	VM_QUIET=1 "$T/vm-run" --kernel "${images[$i]}" --name "$name" \
+		--timeout 600 --append kunit.enable=0 -- "$T/demo-guest.sh" \
+		"${guest_opts[@]}" "${stop[@]}" /tmp/out "${cmd[@]}"
+	rc=$?
+	out=$BUILD/vm/$name/out
+	if [ -s "$out/commands.txt" ]; then
+		if [ $compare = 0 ]; then
+			echo
+			echo "The guest drove DAMON with these commands (as root):"
+			sed 's/^/    /' "$out/commands.txt"
+			echo
+		else
+			echo "run: ${labels[$i]}: the sysfs commands are in" \
+				"${out#"$REPO"/}/commands.txt"
+		fi
+	fi
+	if [ $rc -ne 0 ]; then
+		echo "run: the guest failed; see $BUILD/vm/$name/console.log" >&2
+		grep -E '^demo: ' "$BUILD/vm/$name/console.log" |
+			sed 's/^/run: /' >&2
+		exit 1
+	fi
+	runs+=("${labels[$i]}=$out")
+done
+
+if [ $compare = 1 ]; then
+	figure=$BUILD/heatmap-compare
+	title="Stock DAMON and ours, watching $what"
+else
+	figure=$BUILD/heatmap
+	title="What DAMON saw of $what"
 fi
-if [ $rc -ne 0 ]; then
-	echo "run: the guest failed; see $BUILD/vm/demo/console.log" >&2
-	grep -E '^demo: ' "$BUILD/vm/demo/console.log" | sed 's/^/run: /' >&2
-	exit 1
-fi
-rm -f "$BUILD/heatmap.png" "$BUILD/heatmap.svg"
-"$PYTHON" "$T/heatmap.py" --phases "$PHASES" \
-	--title "What DAMON saw of $what" --out "$BUILD/heatmap" "$label=$out"
+rm -f "$figure.png" "$figure.svg"
+"$PYTHON" "$T/heatmap.py" --phases "$PHASES" --title "$title" \
+	--out "$figure" "${runs[@]}"
