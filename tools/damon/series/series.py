@@ -62,7 +62,7 @@ RECIPE = os.path.join(HERE, 'recipe')
 COVER = os.path.join(HERE, 'cover-letter')
 RESOLUTIONS = os.path.join(HERE, 'resolutions')
 BENCH_TABLES = os.environ.get('BENCH_TABLES',
-                              os.path.join(BUILD, 'notes', 'bench-tables.md'))
+                              os.path.join(HERE, 'bench-tables.md'))
 SOURCE_REF = os.environ.get('SERIES_SOURCE', 'HEAD')
 MAIN_REF = 'refs/damon/main'
 ZERO = '0' * 40
