@@ -33,20 +33,19 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
-wc = sc.wc
 TRACING = '/sys/kernel/tracing'
 INSTANCE = os.path.join(TRACING, 'instances', 'damon_aggregated_selftest')
 NR_BUFFERS = 4
 BUFFER_MIB = 16
 HOT = [0, 2]
-TRUTH = len(HOT) * BUFFER_MIB * wc.MIB
+TRUTH = len(HOT) * BUFFER_MIB * dc.MIB
 WSS_TOLERANCE = 0.2
 MIN_NR_REGIONS = 10
 MAX_NR_REGIONS = 1000
 MAX_NR_ACCESSES = 20        # aggregation / sampling interval
-STATE = os.path.join(sc.KDAMOND, 'state')
+STATE = os.path.join(dc.KDAMOND, 'state')
 PAGE_SIZE = os.sysconf('SC_PAGE_SIZE')
 WARMUP_AGGRS = 10
 WANT_AGGRS = 100            # 10 s at 100 ms
@@ -178,11 +177,11 @@ def wss(aggr):
 
 
 def main():
-    sc.check_environment(need_tracefs=True)
-    if wc.kdamonds():
-        wc.skip('other kdamonds run: %s' % wc.kdamonds())
+    dc.check_environment(need_tracefs=True)
+    if dc.kdamonds():
+        dc.skip('other kdamonds run: %s' % dc.kdamonds())
     fails = []
-    kmsg = wc.Kmsg()
+    kmsg = dc.Kmsg()
     workload = None
     pipe_fd = None
     lines = []
@@ -197,28 +196,28 @@ def main():
         pipe_fd = os.open(os.path.join(INSTANCE, 'trace_pipe'),
                           os.O_RDONLY | os.O_NONBLOCK)
 
-        workload = wc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
+        workload = dc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
         for i, (start, end) in enumerate(workload.buffers):
-            wc.log('buffer %d: %d-%d%s' % (i, start, end,
+            dc.log('buffer %d: %d-%d%s' % (i, start, end,
                                            ' (hot)' if i in HOT else ''))
-        sc.build(sc.config([workload.pid]))
-        err = sc.write(STATE, 'on')
+        dc.build(dc.config([workload.pid]))
+        err = dc.write(STATE, 'on')
         if err:
-            wc.log('FAIL: on failed with %s' % wc.errno_name(err))
-            return wc.KSFT_FAIL
+            dc.log('FAIL: on failed with %s' % dc.errno_name(err))
+            return dc.KSFT_FAIL
         partial = collect(pipe_fd, time.monotonic() + TRACE_MAX_S, lines,
                           '', EnoughAggregations(WANT_AGGRS))
-        err = sc.write(STATE, 'off')
+        err = dc.write(STATE, 'off')
         if err:
-            fails.append('off failed with %s' % wc.errno_name(err))
+            fails.append('off failed with %s' % dc.errno_name(err))
         # The kdamond is gone; take what it left in the buffer.
         partial = collect(pipe_fd, time.monotonic() + 1, lines, partial)
         if partial:
             lines.append(partial)
-    except sc.SetupError as e:
+    except dc.SetupError as e:
         fails.append(str(e))
     finally:
-        sc.cleanup()
+        dc.cleanup()
         if workload:
             workload.kill()
         if pipe_fd is not None:
@@ -229,7 +228,7 @@ def main():
 
     events, bad, lost = parse(lines)
     nr_events = len(events) - lost
-    wc.log('%d events, %d lost-event markers, %d unparsable lines' %
+    dc.log('%d events, %d lost-event markers, %d unparsable lines' %
            (nr_events, lost, len(bad)))
     for line in bad[:5]:
         fails.append('unparsable event: %r' % line)
@@ -237,15 +236,15 @@ def main():
     aggrs, problems = group(events)
     for p in problems[:5]:
         fails.append('broken aggregation: ' + p)
-    wc.log('%d whole aggregations' % len(aggrs))
+    dc.log('%d whole aggregations' % len(aggrs))
     if len(aggrs) < MIN_AGGRS:
         fails.append('only %d aggregations in %d s (want >= %d)' %
                      (len(aggrs), TRACE_MAX_S, MIN_AGGRS))
 
     nr_regions = [a[0][2] for a in aggrs]
     if nr_regions:
-        wc.log('nr_regions: min %d, median %d, max %d' %
-               (min(nr_regions), wc.percentile(nr_regions, 50),
+        dc.log('nr_regions: min %d, median %d, max %d' %
+               (min(nr_regions), dc.percentile(nr_regions, 50),
                 max(nr_regions)))
     out_of_bounds = [n for n in nr_regions
                      if not MIN_NR_REGIONS <= n <= MAX_NR_REGIONS]
@@ -255,7 +254,7 @@ def main():
                       out_of_bounds[:10]))
 
     max_acc = max((ev[5] for a in aggrs for ev in a), default=0)
-    wc.log('max nr_accesses: %d' % max_acc)
+    dc.log('max nr_accesses: %d' % max_acc)
     if max_acc > MAX_NR_ACCESSES:
         fails.append('nr_accesses %d > %d' % (max_acc, MAX_NR_ACCESSES))
 
@@ -275,12 +274,12 @@ def main():
         fails.append('region not aligned, empty, unsorted or overlapping '
                      'at ' + d)
     if disorder:
-        wc.log('%d bad regions in all' % len(disorder))
+        dc.log('%d bad regions in all' % len(disorder))
 
     if len(aggrs) > 1:
         periods = [b[0][0] - a[0][0] for a, b in zip(aggrs, aggrs[1:])]
-        period = wc.percentile(periods, 50)
-        wc.log('aggregation period: median %.1f ms, max %.1f ms' %
+        period = dc.percentile(periods, 50)
+        dc.log('aggregation period: median %.1f ms, max %.1f ms' %
                (period * 1000, max(periods) * 1000))
         if not 0.05 <= period <= 1.0:
             fails.append('median aggregation period %.1f ms, not about '
@@ -291,11 +290,11 @@ def main():
         for i in HOT:
             hot = [coverage(a, *workload.buffers[i]) for a in measured]
             share = sum(c >= HOT_COVERAGE for c in hot) / len(hot)
-            wc.log('hot buffer %d covered by accessed regions: median '
+            dc.log('hot buffer %d covered by accessed regions: median '
                    '%.0f%%, p10 %.0f%%; >= %.0f%% in %.0f%% of %d '
                    'aggregations' % (
-                       i, wc.percentile(hot, 50) * 100,
-                       wc.percentile(hot, 10) * 100, HOT_COVERAGE * 100,
+                       i, dc.percentile(hot, 50) * 100,
+                       dc.percentile(hot, 10) * 100, HOT_COVERAGE * 100,
                        share * 100, len(hot)))
             if share < HOT_AGGR_SHARE:
                 fails.append('hot buffer %d is >= %.0f%% covered in only '
@@ -306,32 +305,32 @@ def main():
             if i in HOT:
                 continue
             cold = [coverage(a, s, e) for a in measured]
-            wc.log('cold buffer %d covered by accessed regions: median '
-                   '%.0f%%, p90 %.0f%%' % (i, wc.percentile(cold, 50) * 100,
-                                           wc.percentile(cold, 90) * 100))
+            dc.log('cold buffer %d covered by accessed regions: median '
+                   '%.0f%%, p90 %.0f%%' % (i, dc.percentile(cold, 50) * 100,
+                                           dc.percentile(cold, 90) * 100))
 
         estimates = [wss(a) for a in measured]
-        wc.log('working set (MiB): truth %.1f, p25 %.1f, p50 %.1f, p75 '
-               '%.1f, p90 %.1f' % ((TRUTH / wc.MIB,) + tuple(
-                   wc.percentile(estimates, p) / wc.MIB
+        dc.log('working set (MiB): truth %.1f, p25 %.1f, p50 %.1f, p75 '
+               '%.1f, p90 %.1f' % ((TRUTH / dc.MIB,) + tuple(
+                   dc.percentile(estimates, p) / dc.MIB
                    for p in (25, 50, 75, 90))))
         for pct in (50, 75):
-            val = wc.percentile(estimates, pct)
+            val = dc.percentile(estimates, pct)
             if abs(val - TRUTH) > WSS_TOLERANCE * TRUTH:
                 fails.append('working set p%d %.1f MiB is not within %d%% '
-                             'of %.1f MiB' % (pct, val / wc.MIB,
+                             'of %.1f MiB' % (pct, val / dc.MIB,
                                               WSS_TOLERANCE * 100,
-                                              TRUTH / wc.MIB))
+                                              TRUTH / dc.MIB))
 
     for s in kmsg.splats():
         fails.append('kernel: ' + s)
     kmsg.close()
     for f in fails:
-        wc.log('FAIL: ' + f)
+        dc.log('FAIL: ' + f)
     if fails:
-        return wc.KSFT_FAIL
-    wc.log('PASS')
-    return wc.KSFT_PASS
+        return dc.KSFT_FAIL
+    dc.log('PASS')
+    return dc.KSFT_PASS
 
 
 if __name__ == '__main__':

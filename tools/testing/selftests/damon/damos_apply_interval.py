@@ -23,23 +23,22 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
-import damos_common as dc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 MIN_PASSES = 30
 TIMEOUT_S = 40
 
 
 def test(chk):
-    workload = sc.Workload(2, 8, [(0, [0])])
+    workload = dc.Workload(2, 8, [(0, [0])])
     try:
         monitored = sorted(workload.buffers)
         total = sum(e - s for s, e in monitored)
-        cfg = sc.config([workload.pid], ops='fvaddr', regions=[monitored],
+        cfg = dc.config([workload.pid], ops='fvaddr', regions=[monitored],
                         sample_us=5000, aggr_us=100000)
         dc.build(cfg, [dc.scheme(apply_interval_us=10000),
                        dc.scheme(apply_interval_us=0)])
-        if not sc.turn_on(chk, 'on'):
+        if not dc.turn_on(chk, 'on'):
             return
 
         def enough():
@@ -47,15 +46,15 @@ def test(chk):
             return st if st[1]['sz_tried'] >= MIN_PASSES * total else None
 
         t0 = time.monotonic()
-        st = sc.wait_for(enough, TIMEOUT_S, 0.5)
+        st = dc.wait_for(enough, TIMEOUT_S, 0.5)
         took = time.monotonic() - t0
         if not st:
             st = dc.stats(2)
         chk.expect(workload.alive(), 'the workload died')
         for i, s in enumerate(st):
-            sc.log('scheme %d: %s' % (i, s))
+            dc.log('scheme %d: %s' % (i, s))
         passes = [s['sz_tried'] / total for s in st]
-        sc.log('passes in %.1f s: %.1f and %.1f' % (took, passes[0],
+        dc.log('passes in %.1f s: %.1f and %.1f' % (took, passes[0],
                                                      passes[1]))
         if not chk.expect(passes[1] >= MIN_PASSES, 'scheme 1 made %.1f '
                           'passes in %d s, want >= %d' %
@@ -72,13 +71,13 @@ def test(chk):
                    'times that of the aggregation interval one, want 9..11'
                    % ratio)
         nr_ratio = st[0]['nr_tried'] / max(st[1]['nr_tried'], 1)
-        sc.log('sz_tried ratio %.2f, nr_tried ratio %.2f' % (ratio,
+        dc.log('sz_tried ratio %.2f, nr_tried ratio %.2f' % (ratio,
                                                              nr_ratio))
         chk.expect(nr_ratio >= 9, 'nr_tried of the 10 ms scheme is %.2f '
                    'times that of the aggregation interval one, want >= 9' %
                    nr_ratio)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
 
 

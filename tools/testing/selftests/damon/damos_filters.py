@@ -61,12 +61,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 MIB = 1 << 20
 UINT_MAX = (1 << 32) - 1
-STATE = os.path.join(sc.KDAMOND, 'state')
-SCHEME = os.path.join(sc.SCHEMES, '0')
+STATE = os.path.join(dc.KDAMOND, 'state')
+SCHEME = os.path.join(dc.SCHEMES, '0')
 FILTERS = os.path.join(SCHEME, 'filters')
 TRIED = os.path.join(SCHEME, 'tried_regions')
 
@@ -111,27 +111,27 @@ def flt(ftype, matching, allow, **kw):
 
 
 def configure_scheme(filters):
-    sc.must_write(os.path.join(sc.SCHEMES, 'nr_schemes'), 1)
-    sc.must_write(os.path.join(SCHEME, 'action'), 'stat')
+    dc.must_write(os.path.join(dc.SCHEMES, 'nr_schemes'), 1)
+    dc.must_write(os.path.join(SCHEME, 'action'), 'stat')
     pattern = os.path.join(SCHEME, 'access_pattern')
-    for name, hi in (('sz', sc.ULONG_MAX), ('nr_accesses', UINT_MAX),
+    for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', UINT_MAX),
                      ('age', UINT_MAX)):
-        sc.must_write(os.path.join(pattern, name, 'min'), 0)
-        sc.must_write(os.path.join(pattern, name, 'max'), hi)
-    sc.must_write(os.path.join(FILTERS, 'nr_filters'), len(filters))
+        dc.must_write(os.path.join(pattern, name, 'min'), 0)
+        dc.must_write(os.path.join(pattern, name, 'max'), hi)
+    dc.must_write(os.path.join(FILTERS, 'nr_filters'), len(filters))
     for i, f in enumerate(filters):
         d = os.path.join(FILTERS, str(i))
-        sc.must_write(os.path.join(d, 'type'), f['type'])
-        sc.must_write(os.path.join(d, 'matching'),
+        dc.must_write(os.path.join(d, 'type'), f['type'])
+        dc.must_write(os.path.join(d, 'matching'),
                       'Y' if f['matching'] else 'N')
-        sc.must_write(os.path.join(d, 'allow'), 'Y' if f['allow'] else 'N')
+        dc.must_write(os.path.join(d, 'allow'), 'Y' if f['allow'] else 'N')
         if 'memcg_path' in f:
-            sc.must_write(os.path.join(d, 'memcg_path'), f['memcg_path'])
+            dc.must_write(os.path.join(d, 'memcg_path'), f['memcg_path'])
         if 'addr' in f:
-            sc.must_write(os.path.join(d, 'addr_start'), f['addr'][0])
-            sc.must_write(os.path.join(d, 'addr_end'), f['addr'][1])
+            dc.must_write(os.path.join(d, 'addr_start'), f['addr'][0])
+            dc.must_write(os.path.join(d, 'addr_end'), f['addr'][1])
         if 'target_idx' in f:
-            sc.must_write(os.path.join(d, 'damon_target_idx'),
+            dc.must_write(os.path.join(d, 'damon_target_idx'),
                           f['target_idx'])
 
 
@@ -141,9 +141,9 @@ def read_tried():
     for name in os.listdir(TRIED):
         if name.isdigit():
             d = os.path.join(TRIED, name)
-            regions.append(tuple(int(sc.read(os.path.join(d, f))) for f in
+            regions.append(tuple(int(dc.read(os.path.join(d, f))) for f in
                                  ('start', 'end', 'sz_filter_passed')))
-    return sorted(regions), int(sc.read(os.path.join(TRIED, 'total_bytes')))
+    return sorted(regions), int(dc.read(os.path.join(TRIED, 'total_bytes')))
 
 
 def overlap(regions, rng):
@@ -175,7 +175,7 @@ class Mapper:
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         if cgroup_procs:
-            sc.must_write(cgroup_procs, self.pid)
+            dc.must_write(cgroup_procs, self.pid)
         self.proc.stdin.write('go\n')
         self.proc.stdin.flush()
         if not self.ready.wait(120):
@@ -224,15 +224,15 @@ class Cgroups:
                 self.error = 'cannot mount cgroup2: %s' % res.stderr.strip()
                 return
             self.mounted = True
-        if 'memory' not in sc.read(controllers).split():
+        if 'memory' not in dc.read(controllers).split():
             self.error = 'no memory controller in cgroup2'
             return
         subtree = os.path.join(CGROUP_ROOT, 'cgroup.subtree_control')
-        if 'memory' not in sc.read(subtree).split():
-            err = sc.write(subtree, '+memory')
+        if 'memory' not in dc.read(subtree).split():
+            err = dc.write(subtree, '+memory')
             if err:
                 self.error = 'cannot enable the memory controller: %s' % \
-                    sc.errno_name(err)
+                    dc.errno_name(err)
                 return
             self.enabled = True
         for cg in (TEST_CG, OTHER_CG):
@@ -256,40 +256,40 @@ class Cgroups:
                 except OSError:
                     return False
                 return True
-            if not sc.wait_for(removed, 10):
-                sc.log('cleanup: cannot remove %s' % path)
+            if not dc.wait_for(removed, 10):
+                dc.log('cleanup: cannot remove %s' % path)
         if self.enabled:
-            sc.write(os.path.join(CGROUP_ROOT, 'cgroup.subtree_control'),
+            dc.write(os.path.join(CGROUP_ROOT, 'cgroup.subtree_control'),
                      '-memory')
         if self.mounted:
             subprocess.run(['umount', CGROUP_ROOT])
 
 
-class Test(sc.Checker):
+class Test(dc.Checker):
 
     def start(self, what, cfg, filters):
         """Start a kdamond with cfg and one stat scheme with filters;
         return its pid, or None."""
         try:
-            sc.build(cfg)
+            dc.build(cfg)
             configure_scheme(filters)
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             return None
-        return sc.turn_on(self, what)
+        return dc.turn_on(self, what)
 
     def tried(self, what):
         """One pass's tried regions and total_bytes, and the stats."""
-        err = sc.write(STATE, 'update_schemes_tried_regions')
+        err = dc.write(STATE, 'update_schemes_tried_regions')
         if not self.expect(err == 0, '%s: update_schemes_tried_regions '
-                           'failed with %s' % (what, sc.errno_name(err))):
+                           'failed with %s' % (what, dc.errno_name(err))):
             return None, None, None
         regions, total = read_tried()
-        err = sc.write(STATE, 'update_schemes_stats')
+        err = dc.write(STATE, 'update_schemes_stats')
         stats = None
         if self.expect(err == 0, '%s: update_schemes_stats failed with %s'
-                       % (what, sc.errno_name(err))):
-            stats = {n: int(sc.read(os.path.join(SCHEME, 'stats', n)))
+                       % (what, dc.errno_name(err))):
+            stats = {n: int(dc.read(os.path.join(SCHEME, 'stats', n)))
                      for n in ('sz_tried', 'sz_ops_filter_passed')}
         return regions, total, stats
 
@@ -304,10 +304,10 @@ class Test(sc.Checker):
             if regions is None:
                 break
         if regions is not None:
-            sc.log('%s: %d tried regions, total_bytes %s' %
+            dc.log('%s: %d tried regions, total_bytes %s' %
                    (what, len(regions), mib(total)))
             check(what, regions, total, stats)
-        sc.turn_off(self, what, pid)
+        dc.turn_off(self, what, pid)
 
     def expect_inside(self, what, regions, ranges):
         """Every tried region lies in one of ranges."""
@@ -321,7 +321,7 @@ class Test(sc.Checker):
     def expect_passed(self, what, name, passed, sz, share):
         """passed of sz bytes: none if share is 0, else at least
         PASS_MIN of sz (and never more than sz)."""
-        sc.log('%s: %s passed %s of %s' % (what, name, mib(passed),
+        dc.log('%s: %s passed %s of %s' % (what, name, mib(passed),
                                            mib(sz)))
         if share:
             self.expect(PASS_MIN * sz <= passed <= sz, '%s: %s passed %s '
@@ -336,7 +336,7 @@ class Test(sc.Checker):
     def mapper_cases(self, mapper, cgroups):
         anon, shared = mapper.ranges['anon'], mapper.ranges['file']
         ranges = sorted([anon, shared])
-        cfg = sc.config([mapper.pid], ops='fvaddr', regions=[ranges],
+        cfg = dc.config([mapper.pid], ops='fvaddr', regions=[ranges],
                         min_nr=3, max_nr=100)
         cases = [
             ('no filter', [], 1, 1),
@@ -360,7 +360,7 @@ class Test(sc.Checker):
              1, 0),
         ]
         if cgroups.error:
-            sc.log('SKIP the memcg cases: %s' % cgroups.error)
+            dc.log('SKIP the memcg cases: %s' % cgroups.error)
         else:
             cases += memcg
 
@@ -382,7 +382,7 @@ class Test(sc.Checker):
                 want = (anon_share + file_share) / 2
                 got = (stats['sz_ops_filter_passed'] /
                        max(stats['sz_tried'], 1))
-                sc.log('%s: stats %s' % (what, stats))
+                dc.log('%s: stats %s' % (what, stats))
                 self.expect(stats['sz_tried'] > 0 and
                             abs(got - want) <= RATIO_TOLERANCE,
                             '%s: sz_ops_filter_passed / sz_tried = %d / %d'
@@ -398,28 +398,28 @@ class Test(sc.Checker):
         what = 'memcg filter on a cgroup that does not exist'
         bad = [flt('memcg', True, False, memcg_path=MISSING_CG)]
         try:
-            sc.build(cfg)
+            dc.build(cfg)
             configure_scheme(bad)
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             return
-        err = sc.write(STATE, 'on')
+        err = dc.write(STATE, 'on')
         self.expect_errno(err, errno.EINVAL, what + ': on')
         if not err:
-            sc.cleanup()
+            dc.cleanup()
         pid = self.start(what + ', first with none', cfg, [])
         if not pid:
             return
         try:
             configure_scheme(bad)
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
-        err = sc.write(STATE, 'commit')
+        err = dc.write(STATE, 'commit')
         self.expect_errno(err, errno.EINVAL, what + ': commit')
-        self.expect(sc.state() == 'on' and sc.kdamond_pid() == pid,
+        self.expect(dc.state() == 'on' and dc.kdamond_pid() == pid,
                     '%s: state %s, pid %d after the commit, want on and %d'
-                    % (what, sc.state(), sc.kdamond_pid(), pid))
-        sc.turn_off(self, what, pid)
+                    % (what, dc.state(), dc.kdamond_pid(), pid))
+        dc.turn_off(self, what, pid)
 
     # === young ===
 
@@ -427,7 +427,7 @@ class Test(sc.Checker):
         hot, idle, was_hot = workload.buffers
         buffers = (('hot', hot), ('idle', idle), ('formerly hot', was_hot))
         ranges = sorted([hot, idle, was_hot])
-        cfg = sc.config([workload.pid], ops='fvaddr', regions=[ranges],
+        cfg = dc.config([workload.pid], ops='fvaddr', regions=[ranges],
                         min_nr=3, max_nr=100)
         if not self.expect(workload.phase_stats(0, YOUNG_HOT_MS / 1000 +
                                                 60),
@@ -455,7 +455,7 @@ class Test(sc.Checker):
                 self.expect_inside(what, regions, ranges)
                 for (name, rng), (lo, hi) in zip(buffers, shares):
                     share = passed_in(regions, rng) / size(rng)
-                    sc.log('%s: %.0f%% of the %s buffer passed' %
+                    dc.log('%s: %.0f%% of the %s buffer passed' %
                            (what, share * 100, name))
                     self.expect(lo <= share <= hi, '%s: %.0f%% of the %s '
                                 'buffer passed, want %.0f%%..%.0f%%' % (
@@ -473,9 +473,9 @@ class Test(sc.Checker):
     def addr_cases(self, workload):
         b0, b1, b2 = sorted(workload.buffers)
         span = (b0[0], b2[1])
-        cfg = sc.config([workload.pid])
+        cfg = dc.config([workload.pid])
 
-        sc.log('addr: b0 %x-%x, b1 %x-%x, b2 %x-%x' % (b0 + b1 + b2))
+        dc.log('addr: b0 %x-%x, b1 %x-%x, b2 %x-%x' % (b0 + b1 + b2))
 
         def only_b1(what, regions, total, stats):
             self.expect_inside(what, regions, [b1])
@@ -518,22 +518,22 @@ class Test(sc.Checker):
             return
         try:
             configure_scheme([flt('addr', True, False, addr=(b1[0], b1[0]))])
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
-        err = sc.write(STATE, 'commit')
+        err = dc.write(STATE, 'commit')
         self.expect_errno(err, errno.EINVAL, what + ': commit')
-        self.expect(sc.state() == 'on', '%s: state %s after the commit' %
-                    (what, sc.state()))
-        sc.turn_off(self, what, pid)
+        self.expect(dc.state() == 'on', '%s: state %s after the commit' %
+                    (what, dc.state()))
+        dc.turn_off(self, what, pid)
 
     # === target ===
 
     def target_cases(self, a, b):
         a0, b0 = a.buffers[0], b.buffers[0]
         if a0[0] < b0[1] and b0[0] < a0[1]:
-            sc.log('the two buffers overlap in address: only their sizes '
+            dc.log('the two buffers overlap in address: only their sizes '
                    'tell the targets apart')
-        cfg = sc.config([a.pid, b.pid], ops='fvaddr', regions=[[a0], [b0]],
+        cfg = dc.config([a.pid, b.pid], ops='fvaddr', regions=[[a0], [b0]],
                         min_nr=3, max_nr=100)
         cases = [
             ('target: no filter', [], a0[1] - a0[0] + b0[1] - b0[0], None),
@@ -555,8 +555,8 @@ class Test(sc.Checker):
 
 
 def main():
-    sc.check_environment()
-    kmsg = sc.Kmsg()
+    dc.check_environment()
+    kmsg = dc.Kmsg()
     test = Test()
     cgroups = None
     workloads = []
@@ -564,31 +564,31 @@ def main():
         cgroups = Cgroups()
         mapper = Mapper(None if cgroups.error else cgroups.procs(TEST_CG))
         workloads.append(mapper)
-        sc.log('mapper: pid %d, %s' % (mapper.pid, ', '.join(
+        dc.log('mapper: pid %d, %s' % (mapper.pid, ', '.join(
             '%s %x-%x' % ((n,) + r) for n, r in mapper.ranges.items())))
         test.mapper_cases(mapper, cgroups)
         mapper.kill()
 
         # Each workload goes once done with: a busy one would slow the rest.
-        young = sc.Workload(3, MAP_MIB, [(YOUNG_HOT_MS, [0, 2]), (0, [0])])
+        young = dc.Workload(3, MAP_MIB, [(YOUNG_HOT_MS, [0, 2]), (0, [0])])
         workloads.append(young)
         test.young_cases(young)
         young.kill()
 
-        three = sc.Workload(3, 4, [(0, None)])
+        three = dc.Workload(3, 4, [(0, None)])
         workloads.append(three)
         test.addr_cases(three)
         three.kill()
 
-        a = sc.Workload(1, 4, [(0, None)])
+        a = dc.Workload(1, 4, [(0, None)])
         workloads.append(a)
-        b = sc.Workload(1, 8, [(0, None)])
+        b = dc.Workload(1, 8, [(0, None)])
         workloads.append(b)
         test.target_cases(a, b)
-    except (OSError, sc.SetupError, RuntimeError) as e:
+    except (OSError, dc.SetupError, RuntimeError) as e:
         test.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         for w in workloads:
             w.kill()
         if os.path.exists(SHARED_FILE):

@@ -31,8 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import damos_common as dc   # noqa: E402
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 MIB = 1 << 20
 MAP_MIB = 8
@@ -87,7 +86,7 @@ class Mapper:
         threading.Thread(target=read, daemon=True).start()
         if not ready.wait(120) or len(self.ranges) != 2:
             self.kill()
-            raise sc.SetupError('the mapper did not get ready')
+            raise dc.SetupError('the mapper did not get ready')
 
     def flags(self, name):
         """The VmFlags of the mapping name, as a set."""
@@ -99,7 +98,7 @@ class Mapper:
                     found = True
                 elif found and line.startswith('VmFlags:'):
                     return set(line.split()[1:])
-        raise sc.SetupError('no %s mapping in smaps' % name)
+        raise dc.SetupError('no %s mapping in smaps' % name)
 
     def kill(self):
         if self.proc.poll() is None:
@@ -109,12 +108,12 @@ class Mapper:
 
 def configure_filter(flt):
     """flt: None, or (matching, allow) of one anon filter."""
-    sc.must_write(os.path.join(FILTERS, 'nr_filters'), 1 if flt else 0)
+    dc.must_write(os.path.join(FILTERS, 'nr_filters'), 1 if flt else 0)
     if flt:
         d = os.path.join(FILTERS, '0')
-        sc.must_write(os.path.join(d, 'type'), 'anon')
-        sc.must_write(os.path.join(d, 'matching'), 'Y' if flt[0] else 'N')
-        sc.must_write(os.path.join(d, 'allow'), 'Y' if flt[1] else 'N')
+        dc.must_write(os.path.join(d, 'type'), 'anon')
+        dc.must_write(os.path.join(d, 'matching'), 'Y' if flt[0] else 'N')
+        dc.must_write(os.path.join(d, 'allow'), 'Y' if flt[1] else 'N')
 
 
 def run_case(chk, what, action, flt, advice, want):
@@ -123,7 +122,7 @@ def run_case(chk, what, action, flt, advice, want):
     mapper = Mapper(advice)
     try:
         ranges = sorted(mapper.ranges.values())
-        dc.build(sc.config([mapper.pid], ops='fvaddr', regions=[ranges]),
+        dc.build(dc.config([mapper.pid], ops='fvaddr', regions=[ranges]),
                  [dc.scheme(action=action)])
         configure_filter(flt)
         dc.command('on')
@@ -142,7 +141,7 @@ def run_case(chk, what, action, flt, advice, want):
                       '%s: the scheme tried only %d bytes in %d s' %
                       (what, st['sz_tried'], APPLY_TIMEOUT)):
         return
-    sc.log('%s: stats %s, anon %s, file %s' % (
+    dc.log('%s: stats %s, anon %s, file %s' % (
         what, st, ' '.join(sorted(flags['anon'] & {'hg', 'nh'})) or '-',
         ' '.join(sorted(flags['file'] & {'hg', 'nh'})) or '-'))
     for name in ('anon', 'file'):

@@ -27,8 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
-import damos_common as dc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 RESET_MS = 200
 TARGET = 10000
@@ -62,7 +61,7 @@ def grow(chk, what):
         return None
     start = first[-1]
     vals = poll(lambda v: v >= 4 * start, WAIT_S)
-    sc.log('%s: effective_bytes %s' % (what, show(first[-1:] + vals)))
+    dc.log('%s: effective_bytes %s' % (what, show(first[-1:] + vals)))
     chk.expect(vals[-1] >= 4 * start, '%s: effective_bytes went from %d '
                'to only %d in %d s, want 4-fold' %
                (what, start, vals[-1], WAIT_S))
@@ -74,13 +73,13 @@ def grow(chk, what):
 
 
 def test(chk):
-    workload = sc.Workload(1, 16, [(0, [0])])
+    workload = dc.Workload(1, 16, [(0, [0])])
     try:
-        cfg = sc.config([workload.pid], ops='fvaddr',
+        cfg = dc.config([workload.pid], ops='fvaddr',
                         regions=[workload.buffers[:1]])
         dc.build(cfg, [dc.scheme(reset_interval_ms=RESET_MS,
                                  goals=[('user_input', TARGET, 0)])])
-        if not sc.turn_on(chk, 'on'):
+        if not dc.turn_on(chk, 'on'):
             return
 
         grown = grow(chk, 'current 0')
@@ -94,7 +93,7 @@ def test(chk):
         held = [dc.effective_bytes(0)]
         time.sleep(HOLD_S)
         held.append(dc.effective_bytes(0))
-        sc.log('%s: effective_bytes %s' % (what, show(held)))
+        dc.log('%s: effective_bytes %s' % (what, show(held)))
         chk.expect(held[0] * 0.8 <= held[1] <= held[0] * 1.25,
                    '%s: effective_bytes moved from %d to %d in %d s, want '
                    'within 25%%' % (what, held[0], held[1], HOLD_S))
@@ -103,7 +102,7 @@ def test(chk):
         dc.set_goal_current(0, 0, 3 * TARGET)
         high = held[-1]
         vals = poll(lambda v: v <= high // 2, WAIT_S)
-        sc.log('%s: effective_bytes %s' % (what, show(vals)))
+        dc.log('%s: effective_bytes %s' % (what, show(vals)))
         chk.expect(vals[-1] <= high // 2, '%s: effective_bytes went from %d '
                    'to only %d in %d s, want below half' %
                    (what, high, vals[-1], WAIT_S))
@@ -114,7 +113,7 @@ def test(chk):
         grow(chk, 'current 0 again, by commit')
         chk.expect(workload.alive(), 'the workload died')
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
 
 

@@ -39,12 +39,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 MIB = 1 << 20
 BUF_MIB = 32
-STATE = os.path.join(sc.KDAMOND, 'state')
-SCHEME = os.path.join(sc.SCHEMES, '0')
+STATE = os.path.join(dc.KDAMOND, 'state')
+SCHEME = os.path.join(dc.SCHEMES, '0')
 UINT_MAX = (1 << 32) - 1
 STATS = ('nr_tried', 'sz_tried', 'nr_applied', 'sz_applied',
          'sz_ops_filter_passed', 'qt_exceeds')
@@ -84,10 +84,10 @@ def residency(pid, start, end):
     The zero page is the one frame mapped more than once in a private
     anonymous range.
     """
-    nr = (end - start) // sc.PAGE_SIZE
+    nr = (end - start) // dc.PAGE_SIZE
     entries = array.array('Q')
     with open('/proc/%d/pagemap' % pid, 'rb') as f:
-        f.seek(start // sc.PAGE_SIZE * 8)
+        f.seek(start // dc.PAGE_SIZE * 8)
         entries.frombytes(f.read(nr * 8))
     pfns = collections.Counter(e & PFN_MASK for e in entries if e >> 63)
     zero = sum(n for pfn, n in pfns.items() if n > 1 and is_zero_page(pfn))
@@ -106,33 +106,33 @@ class Swap:
     def __init__(self):
         self.ours = False
         if swaps():
-            sc.log('using the swap that is on: %s' % swaps())
+            dc.log('using the swap that is on: %s' % swaps())
             return
         if not os.path.isdir(ZRAM) or not os.path.exists(ZRAM_DEV):
-            sc.skip('needs swap or CONFIG_ZRAM (no %s)' % ZRAM)
+            dc.skip('needs swap or CONFIG_ZRAM (no %s)' % ZRAM)
         tools = [shutil.which(t, path=SBIN_PATH)
                  for t in ('mkswap', 'swapon', 'swapoff')]
         if None in tools:
-            sc.skip('needs mkswap, swapon and swapoff')
+            dc.skip('needs mkswap, swapon and swapoff')
         self.mkswap, self.swapon, self.swapoff = tools
-        if sc.read(os.path.join(ZRAM, 'disksize')) != '0':
-            sc.skip('zram0 is in use')
+        if dc.read(os.path.join(ZRAM, 'disksize')) != '0':
+            dc.skip('zram0 is in use')
         self.ours = True
-        sc.must_write(os.path.join(ZRAM, 'disksize'), '128M')
+        dc.must_write(os.path.join(ZRAM, 'disksize'), '128M')
         for cmd in ([self.mkswap, ZRAM_DEV], [self.swapon, ZRAM_DEV]):
             res = subprocess.run(cmd, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
             if res.returncode:
-                raise sc.SetupError('%s failed: %s' % (' '.join(cmd),
+                raise dc.SetupError('%s failed: %s' % (' '.join(cmd),
                                                        res.stdout.strip()))
-        sc.log('swap on zram0: %s' % swaps())
+        dc.log('swap on zram0: %s' % swaps())
 
     def close(self):
         if not self.ours:
             return
         if any(line.split()[0] == ZRAM_DEV for line in swaps()):
             subprocess.run([self.swapoff, ZRAM_DEV])
-        sc.write(os.path.join(ZRAM, 'reset'), '1')
+        dc.write(os.path.join(ZRAM, 'reset'), '1')
 
 
 def vmstat(name):
@@ -145,53 +145,53 @@ def vmstat(name):
 
 
 def read_stats(chk):
-    err = sc.write(STATE, 'update_schemes_stats')
+    err = dc.write(STATE, 'update_schemes_stats')
     if not chk.expect(err == 0, 'update_schemes_stats failed with %s' %
-                      sc.errno_name(err)):
+                      dc.errno_name(err)):
         return None
-    return {n: int(sc.read(os.path.join(SCHEME, 'stats', n)))
+    return {n: int(dc.read(os.path.join(SCHEME, 'stats', n)))
             for n in STATS}
 
 
 def set_pageout_scheme(young_filter):
     """Page out what saw no access for MIN_AGE aggregations, or, with
     young_filter, any region but only the pages that are not young."""
-    sc.must_write(os.path.join(sc.SCHEMES, 'nr_schemes'), 1)
-    sc.must_write(os.path.join(SCHEME, 'action'), 'pageout')
+    dc.must_write(os.path.join(dc.SCHEMES, 'nr_schemes'), 1)
+    dc.must_write(os.path.join(SCHEME, 'action'), 'pageout')
     pattern = os.path.join(SCHEME, 'access_pattern')
     if young_filter:
-        ranges = (('sz', sc.PAGE_SIZE, sc.ULONG_MAX),
+        ranges = (('sz', dc.PAGE_SIZE, dc.ULONG_MAX),
                   ('nr_accesses', 0, UINT_MAX), ('age', 0, UINT_MAX))
     else:
-        ranges = (('sz', sc.PAGE_SIZE, sc.ULONG_MAX),
+        ranges = (('sz', dc.PAGE_SIZE, dc.ULONG_MAX),
                   ('nr_accesses', 0, 0), ('age', MIN_AGE, UINT_MAX))
     for name, lo, hi in ranges:
-        sc.must_write(os.path.join(pattern, name, 'min'), lo)
-        sc.must_write(os.path.join(pattern, name, 'max'), hi)
+        dc.must_write(os.path.join(pattern, name, 'min'), lo)
+        dc.must_write(os.path.join(pattern, name, 'max'), hi)
     filters = os.path.join(SCHEME, 'filters')
-    sc.must_write(os.path.join(filters, 'nr_filters'), int(young_filter))
+    dc.must_write(os.path.join(filters, 'nr_filters'), int(young_filter))
     if young_filter:
         # A page is young if accessed since the filter's last look: look
         # every 5 s, so that a sweep of the hot buffer, slow as it may be
         # on a loaded emulated guest, always comes between two looks.
-        sc.must_write(os.path.join(SCHEME, 'apply_interval_us'), 5000000)
-        sc.must_write(os.path.join(filters, '0', 'type'), 'young')
-        sc.must_write(os.path.join(filters, '0', 'matching'), 'Y')
-        sc.must_write(os.path.join(filters, '0', 'allow'), 'N')
+        dc.must_write(os.path.join(SCHEME, 'apply_interval_us'), 5000000)
+        dc.must_write(os.path.join(filters, '0', 'type'), 'young')
+        dc.must_write(os.path.join(filters, '0', 'matching'), 'Y')
+        dc.must_write(os.path.join(filters, '0', 'allow'), 'N')
 
 
 def run(chk, young_filter):
     what = 'young filter' if young_filter else 'access pattern'
-    workload = sc.Workload(2, BUF_MIB, [(0, [1])])
+    workload = dc.Workload(2, BUF_MIB, [(0, [1])])
     try:
-        sc.log('%s: pid %d, cold buffer %x-%x, hot buffer %x-%x' % (
+        dc.log('%s: pid %d, cold buffer %x-%x, hot buffer %x-%x' % (
             (what, workload.pid) + workload.buffers[0] +
             workload.buffers[1]))
-        sc.build(sc.config([workload.pid]))
+        dc.build(dc.config([workload.pid]))
         set_pageout_scheme(young_filter)
         check(chk, what, workload, young_filter)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
 
 
@@ -199,7 +199,7 @@ def check(chk, what, workload, young_filter):
     cold, hot = workload.buffers
     pid = workload.pid
     pswpin = vmstat('pswpin')
-    kdamond = sc.turn_on(chk, what + ': on')
+    kdamond = dc.turn_on(chk, what + ': on')
     if not kdamond:
         return
     t0 = time.monotonic()
@@ -208,10 +208,10 @@ def check(chk, what, workload, young_filter):
         present, _ = residency(pid, *cold)
         return present <= COLD_MAX_RESIDENT
 
-    gone = sc.wait_for(cold_gone, COLD_DEADLINE, 1)
+    gone = dc.wait_for(cold_gone, COLD_DEADLINE, 1)
     took = time.monotonic() - t0
     present, swapped = residency(pid, *cold)
-    sc.log('%s: cold buffer %.0f%% resident, %.0f%% swapped after %.1f s'
+    dc.log('%s: cold buffer %.0f%% resident, %.0f%% swapped after %.1f s'
            % (what, present * 100, swapped * 100, took))
     chk.expect(gone, '%s: the cold buffer is still %.0f%% resident after '
                '%d s, want at most %.0f%%' % (what, present * 100,
@@ -222,7 +222,7 @@ def check(chk, what, workload, young_filter):
     for _ in range(HOT_LOOKS):
         looks.append(residency(pid, *hot)[0])
         time.sleep(1)
-    sc.log('%s: hot buffer resident: %s' % (
+    dc.log('%s: hot buffer resident: %s' % (
         what, ', '.join('%.1f%%' % (p * 100) for p in looks)))
     chk.expect(min(looks) >= HOT_MIN_RESIDENT,
                '%s: the hot buffer dropped to %.1f%% resident, want at '
@@ -230,8 +230,8 @@ def check(chk, what, workload, young_filter):
                                  HOT_MIN_RESIDENT * 100))
     chk.expect(workload.alive(), '%s: the workload died' % what)
     swapins = vmstat('pswpin') - pswpin
-    hot_pages = (hot[1] - hot[0]) // sc.PAGE_SIZE
-    sc.log('%s: %d pages swapped in' % (what, swapins))
+    hot_pages = (hot[1] - hot[0]) // dc.PAGE_SIZE
+    dc.log('%s: %d pages swapped in' % (what, swapins))
     # A hot page paged out comes back at once: residency alone would hide
     # it, the swap-ins do not.
     chk.expect(swapins <= HOT_MAX_SWAPINS * hot_pages,
@@ -240,10 +240,10 @@ def check(chk, what, workload, young_filter):
 
     st = read_stats(chk)
     if st:
-        sc.log('%s: stats %s' % (what, st))
+        dc.log('%s: stats %s' % (what, st))
         check_stats(chk, what, st, cold[1] - cold[0], hot[1] - hot[0],
                     young_filter)
-    sc.turn_off(chk, what + ': off', kdamond)
+    dc.turn_off(chk, what + ': off', kdamond)
 
 
 def check_stats(chk, what, st, cold_sz, hot_sz, young_filter):
@@ -274,20 +274,20 @@ def check_stats(chk, what, st, cold_sz, hot_sz, young_filter):
 
 
 def main():
-    sc.check_environment()
+    dc.check_environment()
     if not os.access(KPAGEFLAGS, os.R_OK):
-        sc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % KPAGEFLAGS)
-    kmsg = sc.Kmsg()
-    chk = sc.Checker()
+        dc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % KPAGEFLAGS)
+    kmsg = dc.Kmsg()
+    chk = dc.Checker()
     swap = None
     try:
         swap = Swap()
         run(chk, young_filter=False)
         run(chk, young_filter=True)
-    except (OSError, sc.SetupError, RuntimeError) as e:
+    except (OSError, dc.SetupError, RuntimeError) as e:
         chk.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         if swap:
             swap.close()
     return chk.finish(kmsg)

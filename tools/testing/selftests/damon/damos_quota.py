@@ -51,8 +51,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
-import damos_common as dc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 NR_BUFFERS = 4
 BUFFER_MIB = 16
@@ -76,7 +75,7 @@ class Test:
         self.workload = workload
         self.monitored = sorted(workload.buffers)
         self.total = sum(e - s for s, e in self.monitored)
-        self.cfg = sc.config([workload.pid], ops='fvaddr',
+        self.cfg = dc.config([workload.pid], ops='fvaddr',
                              regions=[self.monitored])
         self.tracer = None
 
@@ -91,7 +90,7 @@ class Test:
             done = st[1]['sz_tried'] - before[1]['sz_tried']
             return st if done >= nr_passes * self.total else None
 
-        after = sc.wait_for(enough, SPAN_TIMEOUT_S, 0.5) or dc.stats(2)
+        after = dc.wait_for(enough, SPAN_TIMEOUT_S, 0.5) or dc.stats(2)
         t1 = time.monotonic()
         d = [{k: after[i][k] - before[i][k] for k in dc.STATS
               if after[i][k] is not None} for i in range(2)]
@@ -105,7 +104,7 @@ class Test:
         # Let the reader catch up.
         time.sleep(0.5)
         if self.tracer.lost:
-            sc.log('note: the trace lost events %d times; skipping the '
+            dc.log('note: the trace lost events %d times; skipping the '
                    'trace checks' % self.tracer.lost)
             return None
         self.chk.expect(not self.tracer.unparsed, 'damos_before_apply lines '
@@ -121,9 +120,9 @@ class Test:
         if dc.ApplyTracer.available():
             self.tracer = dc.ApplyTracer('damos_quota_selftest')
         else:
-            sc.log('note: no damon:damos_before_apply event; checking the '
+            dc.log('note: no damon:damos_before_apply event; checking the '
                    'stats only')
-        if not sc.turn_on(chk, 'on'):
+        if not dc.turn_on(chk, 'on'):
             return
         time.sleep(WARMUP_S)
         d, t0, t1 = self.span(SPAN_PASSES)
@@ -134,7 +133,7 @@ class Test:
 
         if not self.tracer:
             return
-        sc.must_write(os.path.join(sc.INTERVALS, 'aggr_us'), SLOW_AGGR_US)
+        dc.must_write(os.path.join(dc.INTERVALS, 'aggr_us'), SLOW_AGGR_US)
         dc.command('commit')
         # Let the aggregation in progress end.
         time.sleep(2 * SLOW_AGGR_US / 1e6)
@@ -146,10 +145,10 @@ class Test:
 
     def check_stats(self, d, span):
         chk = self.chk
-        sc.log('over %.2f s: quota scheme %s' % (span, d[0]))
-        sc.log('over %.2f s: unlimited scheme %s' % (span, d[1]))
+        dc.log('over %.2f s: quota scheme %s' % (span, d[0]))
+        dc.log('over %.2f s: unlimited scheme %s' % (span, d[1]))
         nr_passes = round(d[1]['sz_tried'] / self.total)
-        sc.log('%d passes (%.1f per second), %.2f MiB tried by the quota '
+        dc.log('%d passes (%.1f per second), %.2f MiB tried by the quota '
                'scheme' % (nr_passes, nr_passes / span,
                            d[0]['sz_tried'] / dc.MIB))
         chk.expect(nr_passes >= SPAN_PASSES,
@@ -190,7 +189,7 @@ class Test:
         bursts = dc.passes(mine, PASS_GAP_S)
         sums = [sum(e.size() for e in b) for b in bursts]
         big = [e for e in mine if e.size() > QUOTA]
-        sc.log('trace: %d events of the quota scheme in %d bursts; bytes '
+        dc.log('trace: %d events of the quota scheme in %d bursts; bytes '
                'per burst: min %d, max %d' % (len(mine), len(bursts),
                                               min(sums, default=0),
                                               max(sums, default=0)))
@@ -234,29 +233,29 @@ class Test:
             pairs += 1
             if sum(dc.covered(prev, s, e) for s, e in cur):
                 again.append((j, prev, cur))
-        sc.log('trace at %d ms aggregations: %d passes, %d of them tried '
+        dc.log('trace at %d ms aggregations: %d passes, %d of them tried '
                'something, %d pairs of consecutive ones (the first running '
                'out), %d pairs tried the same bytes' % (
                    SLOW_AGGR_US // 1000, len(tried),
                    sum(1 for t in tried if t), pairs, len(again)))
         for j, prev, cur in again[:3]:
-            sc.log('  passes %d and %d tried %s and %s' % (
+            dc.log('  passes %d and %d tried %s and %s' % (
                 j - 1, j, ' '.join('%x-%x' % r for r in prev),
                 ' '.join('%x-%x' % r for r in cur)))
         if pairs < MIN_PAIRS:
-            sc.log('note: too few pairs to tell where windows start')
+            dc.log('note: too few pairs to tell where windows start')
         self.chk.expect(not again, '%d of %d pairs of consecutive windows '
                         'tried the same bytes: a new window is to start '
                         'where the last one ran out' % (len(again), pairs))
 
 
 def test(chk):
-    workload = sc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
+    workload = dc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
     t = Test(chk, workload)
     try:
         t.run()
     finally:
-        sc.cleanup()
+        dc.cleanup()
         if t.tracer:
             t.tracer.close()
         workload.kill()

@@ -35,8 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
-import damos_common as dc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 NR_BUFFERS = 14
 BUFFER_MIB = 4
@@ -54,7 +53,7 @@ class Test:
     def __init__(self, chk, workload):
         self.chk = chk
         for i, (start, end) in enumerate(workload.buffers):
-            sc.log('buffer %d: %x-%x%s' % (i, start, end,
+            dc.log('buffer %d: %x-%x%s' % (i, start, end,
                                            ' (swept)' if i in HOT else ''))
         self.hot = [workload.buffers[i] for i in HOT]
         self.idle = [b for i, b in enumerate(workload.buffers)
@@ -82,8 +81,8 @@ class Test:
         for r in regions:
             desc = '%s: tried region %x-%x' % (what, r['start'], r['end'])
             chk.expect(r['start'] < r['end'] and
-                       r['start'] % sc.PAGE_SIZE == 0 and
-                       r['end'] % sc.PAGE_SIZE == 0,
+                       r['start'] % dc.PAGE_SIZE == 0 and
+                       r['end'] % dc.PAGE_SIZE == 0,
                        '%s is empty or not page aligned' % desc)
             chk.expect(r['start'] >= prev_end,
                        '%s overlaps or precedes the one before' % desc)
@@ -122,7 +121,7 @@ class Test:
             'idle scheme over idle buffers': self.share(idle, self.idle),
             'idle scheme over swept buffers': self.share(idle, self.hot),
         }
-        sc.log('%s: %d and %d regions, %.1f and %.1f MiB; %s' % (
+        dc.log('%s: %d and %d regions, %.1f and %.1f MiB; %s' % (
             what, len(hot), len(idle), hot_total / dc.MIB,
             idle_total / dc.MIB,
             ', '.join('%s %.0f%%' % (k, v * 100) for k, v in covers.items())))
@@ -131,7 +130,7 @@ class Test:
                 vals[2] >= COVER and vals[3] <= STRAY)
         if not good:
             for name, regions in (('accessed', hot), ('idle', idle)):
-                sc.log('  %s scheme tried (start-end: nr_accesses age): %s'
+                dc.log('  %s scheme tried (start-end: nr_accesses age): %s'
                        % (name, ' '.join('%x-%x: %d %d' % (
                            r['start'], r['end'], r['nr_accesses'], r['age'])
                            for r in regions)))
@@ -148,14 +147,14 @@ class Test:
 
 
 def test(chk):
-    workload = sc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
+    workload = dc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
     try:
         t = Test(chk, workload)
-        cfg = sc.config([workload.pid], ops='fvaddr',
+        cfg = dc.config([workload.pid], ops='fvaddr',
                         regions=[t.monitored])
         dc.build(cfg, [dc.scheme(nr_accesses=(1, dc.UINT_MAX)),
                        dc.scheme(nr_accesses=(0, 0))])
-        if not sc.turn_on(chk, 'on'):
+        if not dc.turn_on(chk, 'on'):
             return
         time.sleep(WARMUP_S)
         good = 0
@@ -168,7 +167,7 @@ def test(chk):
         t.clear()
         chk.expect(workload.alive(), 'the workload died')
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
 
 

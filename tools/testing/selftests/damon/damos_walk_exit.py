@@ -45,12 +45,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 UINT_MAX = (1 << 32) - 1
-STATE = os.path.join(sc.KDAMOND, 'state')
-NR_SCHEMES = os.path.join(sc.SCHEMES, 'nr_schemes')
-SCHEME = os.path.join(sc.SCHEMES, '0')
+STATE = os.path.join(dc.KDAMOND, 'state')
+NR_SCHEMES = os.path.join(dc.SCHEMES, 'nr_schemes')
+SCHEME = os.path.join(dc.SCHEMES, '0')
 TRIED = os.path.join(SCHEME, 'tried_regions')
 
 EXIT_RETURN = 10        # s for a waiting update to return once the
@@ -77,9 +77,9 @@ class Writer(threading.Thread):
 
     def run(self):
         if self.reading:
-            self.val = sc.read(self.path)
+            self.val = dc.read(self.path)
         else:
-            self.err = sc.write(self.path, self.val)
+            self.err = dc.write(self.path, self.val)
         self.t1 = time.monotonic()
 
     def done_within(self, t):
@@ -89,41 +89,41 @@ class Writer(threading.Thread):
 
 
 def configure_scheme():
-    sc.must_write(NR_SCHEMES, 1)
-    sc.must_write(os.path.join(SCHEME, 'action'), 'stat')
+    dc.must_write(NR_SCHEMES, 1)
+    dc.must_write(os.path.join(SCHEME, 'action'), 'stat')
     pattern = os.path.join(SCHEME, 'access_pattern')
-    for name, hi in (('sz', sc.ULONG_MAX), ('nr_accesses', UINT_MAX),
+    for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', UINT_MAX),
                      ('age', UINT_MAX)):
-        sc.must_write(os.path.join(pattern, name, 'min'), 0)
-        sc.must_write(os.path.join(pattern, name, 'max'), hi)
+        dc.must_write(os.path.join(pattern, name, 'min'), 0)
+        dc.must_write(os.path.join(pattern, name, 'max'), hi)
 
 
 def nr_tried_dirs():
     return sum(1 for n in os.listdir(TRIED) if n.isdigit())
 
 
-class Test(sc.Checker):
+class Test(dc.Checker):
 
     def start(self, what, workload, aggr_us, apply_interval_us=0):
         try:
-            sc.build(sc.config([workload.pid], sample_us=min(100000,
+            dc.build(dc.config([workload.pid], sample_us=min(100000,
                                                               aggr_us),
                                aggr_us=aggr_us, min_nr=10, max_nr=100))
             configure_scheme()
-            sc.must_write(os.path.join(SCHEME, 'apply_interval_us'),
+            dc.must_write(os.path.join(SCHEME, 'apply_interval_us'),
                           apply_interval_us)
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             return None
-        return sc.turn_on(self, what)
+        return dc.turn_on(self, what)
 
     def expect_returned(self, what, writer, timeout, want):
         if not self.expect(writer.done_within(timeout), '%s: writing %s '
                            'did not return in %d s' % (what, writer.val,
                                                        timeout)):
             return False
-        sc.log('%s: writing %s returned %s after %.2f s' % (
-            what, writer.val, sc.errno_name(writer.err),
+        dc.log('%s: writing %s returned %s after %.2f s' % (
+            what, writer.val, dc.errno_name(writer.err),
             writer.t1 - writer.t0))
         self.expect_errno(writer.err, want, '%s: writing %s' %
                           (what, writer.val))
@@ -131,7 +131,7 @@ class Test(sc.Checker):
 
     def target_exits(self):
         what = 'target exits during the update'
-        workload = sc.Workload(1, 4, [(0, None)])
+        workload = dc.Workload(1, 4, [(0, None)])
         try:
             kdamond = self.start(what, workload, 3000000)
             if not kdamond:
@@ -146,18 +146,18 @@ class Test(sc.Checker):
         if not self.expect(pending, '%s: the update returned %s before '
                            'the target exited, after %.2f s: it did not '
                            'wait for an apply pass' % (
-                               what, sc.errno_name(upd.err),
+                               what, dc.errno_name(upd.err),
                                (upd.t1 or 0) - upd.t0)):
             upd.join(RACE_RETURN)
         elif self.expect_returned(what, upd, EXIT_RETURN,
                                   (0, errno.ECANCELED, errno.EINVAL)):
-            sc.log('%s: returned %.2f s after the kill' %
+            dc.log('%s: returned %.2f s after the kill' %
                    (what, upd.t1 - t_exit))
-        self.expect(sc.wait_for(lambda: sc.state() == 'off',
-                                sc.EXIT_TIMEOUT),
+        self.expect(dc.wait_for(lambda: dc.state() == 'off',
+                                dc.EXIT_TIMEOUT),
                     '%s: state %s %d s after the exit' %
-                    (what, sc.state(), sc.EXIT_TIMEOUT))
-        sc.expect_off(self, what, kdamond)
+                    (what, dc.state(), dc.EXIT_TIMEOUT))
+        dc.expect_off(self, what, kdamond)
         self.kdamond_off('after the target exited')
 
     def schemes_removed(self, workload):
@@ -169,21 +169,21 @@ class Test(sc.Checker):
             upd = Writer(STATE, 'update_schemes_tried_regions')
             time.sleep(delay)
             self.expect(upd.is_alive(), '%s: the update returned %s '
-                        'before %.1f s' % (what, sc.errno_name(upd.err),
+                        'before %.1f s' % (what, dc.errno_name(upd.err),
                                            delay))
             rm = Writer(NR_SCHEMES, '0')
             self.expect_returned(what, upd, RACE_RETURN,
                                  (0, errno.ECANCELED))
             self.expect_returned(what, rm, RACE_RETURN, 0)
-            self.expect(sc.read(NR_SCHEMES) == '0' and
+            self.expect(dc.read(NR_SCHEMES) == '0' and
                         not os.path.exists(SCHEME),
                         '%s: nr_schemes %s, scheme 0 %s' % (
-                            what, sc.read(NR_SCHEMES),
+                            what, dc.read(NR_SCHEMES),
                             'there' if os.path.exists(SCHEME) else 'gone'))
-            self.expect(sc.state() == 'on' and sc.kdamond_pid() == kdamond,
+            self.expect(dc.state() == 'on' and dc.kdamond_pid() == kdamond,
                         '%s: state %s, pid %d, want on and %d' % (
-                            what, sc.state(), sc.kdamond_pid(), kdamond))
-            sc.turn_off(self, what, kdamond)
+                            what, dc.state(), dc.kdamond_pid(), kdamond))
+            dc.turn_off(self, what, kdamond)
 
     def off_during_update(self, workload):
         what = 'off during the update'
@@ -193,11 +193,11 @@ class Test(sc.Checker):
         upd = Writer(STATE, 'update_schemes_tried_regions')
         time.sleep(0.3)
         self.expect(upd.is_alive(), '%s: the update returned %s before '
-                    '0.3 s' % (what, sc.errno_name(upd.err)))
+                    '0.3 s' % (what, dc.errno_name(upd.err)))
         off = Writer(STATE, 'off')
         self.expect_returned(what, upd, RACE_RETURN, (0, errno.ECANCELED))
         self.expect_returned(what, off, RACE_RETURN, 0)
-        sc.expect_off(self, what, kdamond)
+        dc.expect_off(self, what, kdamond)
 
     def off_during_long_update(self, workload):
         what = 'off during an update waiting for a %d s apply interval' % (
@@ -209,8 +209,8 @@ class Test(sc.Checker):
         upd = Writer(STATE, 'update_schemes_tried_regions')
         time.sleep(1)
         self.expect(upd.is_alive(), '%s: the update returned %s at once' %
-                    (what, sc.errno_name(upd.err)))
-        reader = Writer(None, None, read=os.path.join(sc.KDAMOND, 'pid'))
+                    (what, dc.errno_name(upd.err)))
+        reader = Writer(None, None, read=os.path.join(dc.KDAMOND, 'pid'))
         self.expect(reader.done_within(QUICK_RETURN), '%s: reading pid '
                     'took more than %d s' % (what, QUICK_RETURN))
         off = Writer(STATE, 'off')
@@ -220,7 +220,7 @@ class Test(sc.Checker):
         # Let a failed case end before the next one starts.
         off.join(LONG_APPLY_US / 1000000 * 3)
         upd.join(LONG_APPLY_US / 1000000 * 3)
-        sc.expect_off(self, what, kdamond)
+        dc.expect_off(self, what, kdamond)
 
     def two_updates(self, workload):
         what = 'two updates at once'
@@ -234,37 +234,37 @@ class Test(sc.Checker):
             self.expect_returned(what, upd, RACE_RETURN, (0, errno.EBUSY))
         self.expect(0 in [upd.err for upd in upds],
                     '%s: neither update succeeded' % what)
-        sc.turn_off(self, what, kdamond)
+        dc.turn_off(self, what, kdamond)
 
     def no_schemes(self, workload):
         what = 'no scheme directory'
         kdamond = self.start(what, workload, 1000000)
         if not kdamond:
             return
-        sc.must_write(NR_SCHEMES, 0)
+        dc.must_write(NR_SCHEMES, 0)
         upd = Writer(STATE, 'update_schemes_tried_regions')
         self.expect_returned(what, upd, QUICK_RETURN,
                              (0, errno.EINVAL, errno.ECANCELED))
 
         what = 'no scheme in the running context'
-        err = sc.write(STATE, 'commit')
+        err = dc.write(STATE, 'commit')
         self.expect(err == 0, '%s: committing nr_schemes 0 failed with %s'
-                    % (what, sc.errno_name(err)))
-        sc.must_write(NR_SCHEMES, 1)
+                    % (what, dc.errno_name(err)))
+        dc.must_write(NR_SCHEMES, 1)
         for cmd in ('update_schemes_tried_regions',
                     'update_schemes_tried_bytes'):
             upd = Writer(STATE, cmd)
             self.expect_returned(what, upd, QUICK_RETURN,
                                  (errno.ECANCELED, errno.EINVAL))
         self.expect(nr_tried_dirs() == 0 and
-                    sc.read(os.path.join(TRIED, 'total_bytes')) == '0',
+                    dc.read(os.path.join(TRIED, 'total_bytes')) == '0',
                     '%s: %d tried regions, total_bytes %s' % (
                         what, nr_tried_dirs(),
-                        sc.read(os.path.join(TRIED, 'total_bytes'))))
-        self.expect(sc.state() == 'on' and sc.kdamond_pid() == kdamond,
+                        dc.read(os.path.join(TRIED, 'total_bytes'))))
+        self.expect(dc.state() == 'on' and dc.kdamond_pid() == kdamond,
                     '%s: state %s, pid %d, want on and %d' % (
-                        what, sc.state(), sc.kdamond_pid(), kdamond))
-        sc.turn_off(self, what, kdamond)
+                        what, dc.state(), dc.kdamond_pid(), kdamond))
+        dc.turn_off(self, what, kdamond)
 
     def kdamond_off(self, what):
         """Every command that needs a running kdamond fails at once."""
@@ -280,7 +280,7 @@ class Test(sc.Checker):
 
     def run(self):
         self.target_exits()
-        workload = sc.Workload(1, 4, [(0, None)])
+        workload = dc.Workload(1, 4, [(0, None)])
         try:
             self.schemes_removed(workload)
             self.off_during_update(workload)
@@ -293,15 +293,15 @@ class Test(sc.Checker):
 
 
 def main():
-    sc.check_environment()
-    kmsg = sc.Kmsg()
+    dc.check_environment()
+    kmsg = dc.Kmsg()
     test = Test()
     try:
         test.run()
-    except (OSError, sc.SetupError, RuntimeError) as e:
+    except (OSError, dc.SetupError, RuntimeError) as e:
         test.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
+        dc.cleanup()
     return test.finish(kmsg)
 
 

@@ -38,11 +38,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 UINT_MAX = (1 << 32) - 1
-STATE = os.path.join(sc.KDAMOND, 'state')
-NR_SCHEMES = os.path.join(sc.SCHEMES, 'nr_schemes')
+STATE = os.path.join(dc.KDAMOND, 'state')
+NR_SCHEMES = os.path.join(dc.SCHEMES, 'nr_schemes')
 
 ACTIVE = (1000, 999, 0)
 ABOVE_HIGH = (1, 1, 0)
@@ -67,25 +67,25 @@ def free_mem_rate():
 
 
 def scheme_dir(s):
-    return os.path.join(sc.SCHEMES, str(s))
+    return os.path.join(dc.SCHEMES, str(s))
 
 
 def configure_schemes(wmarks_list):
     """One stat scheme per (high, mid, low) in wmarks_list."""
-    sc.must_write(NR_SCHEMES, len(wmarks_list))
+    dc.must_write(NR_SCHEMES, len(wmarks_list))
     for s, (high, mid, low) in enumerate(wmarks_list):
         d = scheme_dir(s)
-        sc.must_write(os.path.join(d, 'action'), 'stat')
-        for name, hi in (('sz', sc.ULONG_MAX), ('nr_accesses', UINT_MAX),
+        dc.must_write(os.path.join(d, 'action'), 'stat')
+        for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', UINT_MAX),
                          ('age', UINT_MAX)):
-            sc.must_write(os.path.join(d, 'access_pattern', name, 'min'), 0)
-            sc.must_write(os.path.join(d, 'access_pattern', name, 'max'),
+            dc.must_write(os.path.join(d, 'access_pattern', name, 'min'), 0)
+            dc.must_write(os.path.join(d, 'access_pattern', name, 'max'),
                           hi)
         w = os.path.join(d, 'watermarks')
-        sc.must_write(os.path.join(w, 'metric'), 'free_mem_rate')
-        sc.must_write(os.path.join(w, 'interval_us'), WMARK_INTERVAL_US)
+        dc.must_write(os.path.join(w, 'metric'), 'free_mem_rate')
+        dc.must_write(os.path.join(w, 'interval_us'), WMARK_INTERVAL_US)
         for name, val in (('high', high), ('mid', mid), ('low', low)):
-            sc.must_write(os.path.join(w, name), val)
+            dc.must_write(os.path.join(w, name), val)
 
 
 def timed_write(path, val, timeout):
@@ -94,7 +94,7 @@ def timed_write(path, val, timeout):
     res = {}
 
     def run():
-        res['err'] = sc.write(path, val)
+        res['err'] = dc.write(path, val)
         res['t'] = time.monotonic()
 
     t0 = time.monotonic()
@@ -106,7 +106,7 @@ def timed_write(path, val, timeout):
     return res['err'], res['t'] - t0
 
 
-class Test(sc.Checker):
+class Test(dc.Checker):
 
     def __init__(self, tracer, workload):
         super().__init__()
@@ -119,23 +119,23 @@ class Test(sc.Checker):
                                 STATS_RETURN)
         if not self.expect(err == 0, '%s: update_schemes_stats %s' % (
                 what, 'did not return in %d s' % STATS_RETURN
-                if err is None else 'failed with ' + sc.errno_name(err))):
+                if err is None else 'failed with ' + dc.errno_name(err))):
             return None
-        return int(sc.read(os.path.join(scheme_dir(s), 'stats',
+        return int(dc.read(os.path.join(scheme_dir(s), 'stats',
                                         'nr_tried')))
 
     def commit(self, what, wmarks_list):
         configure_schemes(wmarks_list)
-        err = sc.write(STATE, 'commit')
+        err = dc.write(STATE, 'commit')
         self.expect(err == 0, '%s: commit failed with %s' %
-                    (what, sc.errno_name(err)))
+                    (what, dc.errno_name(err)))
 
     def expect_active(self, what):
         t0 = time.monotonic()
         before = self.nr_tried(what)
         if before is None:
             return
-        grew = sc.wait_for(lambda: (self.nr_tried(what) or 0) > before,
+        grew = dc.wait_for(lambda: (self.nr_tried(what) or 0) > before,
                            GROW_TIMEOUT, 0.5)
         self.expect(grew, '%s: nr_tried stayed %d for %d s' %
                     (what, before, GROW_TIMEOUT))
@@ -146,13 +146,13 @@ class Test(sc.Checker):
                                 GROW_TIMEOUT)
         if self.expect(err == 0, '%s: update_schemes_tried_regions %s' % (
                 what, 'did not return' if err is None else
-                'failed with ' + sc.errno_name(err))):
-            total = int(sc.read(os.path.join(scheme_dir(0),
+                'failed with ' + dc.errno_name(err))):
+            total = int(dc.read(os.path.join(scheme_dir(0),
                                              'tried_regions',
                                              'total_bytes')))
             self.expect(total > 0, '%s: total_bytes 0 after the update' %
                         what)
-        sc.log('%s: nr_tried %d, then %d; %d aggregations' % (
+        dc.log('%s: nr_tried %d, then %d; %d aggregations' % (
             what, before, self.nr_tried(what) or 0, len(aggrs)))
 
     def expect_inactive(self, what):
@@ -162,7 +162,7 @@ class Test(sc.Checker):
         time.sleep(QUIET)
         after = self.nr_tried(what)
         aggrs = self.tracer.since(t0, time.monotonic())
-        sc.log('%s: nr_tried %s, then %s; %d aggregations in %d s' %
+        dc.log('%s: nr_tried %s, then %s; %d aggregations in %d s' %
                (what, before, after, len(aggrs), QUIET))
         self.expect(before is not None and before == after,
                     '%s: nr_tried went from %s to %s' %
@@ -173,23 +173,23 @@ class Test(sc.Checker):
                                 CANCEL_RETURN)
         if self.expect(err is not None, '%s: update_schemes_tried_regions '
                        'did not return in %d s' % (what, CANCEL_RETURN)):
-            sc.log('%s: update_schemes_tried_regions returned %s after '
-                   '%.2f s' % (what, sc.errno_name(err), took))
+            dc.log('%s: update_schemes_tried_regions returned %s after '
+                   '%.2f s' % (what, dc.errno_name(err), took))
             self.expect_errno(err, errno.ECANCELED, what +
                               ': update_schemes_tried_regions')
-        self.expect(sc.state() == 'on' and sc.kdamond_pid() == self.kdamond,
+        self.expect(dc.state() == 'on' and dc.kdamond_pid() == self.kdamond,
                     '%s: state %s, pid %d, want on and %d' % (
-                        what, sc.state(), sc.kdamond_pid(), self.kdamond))
+                        what, dc.state(), dc.kdamond_pid(), self.kdamond))
         return before
 
     def start(self, what, wmarks_list):
         try:
-            sc.build(sc.config([self.workload.pid]))
+            dc.build(dc.config([self.workload.pid]))
             configure_schemes(wmarks_list)
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             return False
-        self.kdamond = sc.turn_on(self, what)
+        self.kdamond = dc.turn_on(self, what)
         return self.kdamond is not None
 
     def transitions(self):
@@ -202,7 +202,7 @@ class Test(sc.Checker):
         self.expect_active('active again')
         self.commit('below low', [BELOW_LOW])
         self.expect_inactive('below low')
-        sc.turn_off(self, 'off', self.kdamond)
+        dc.turn_off(self, 'off', self.kdamond)
 
     def inactive_from_start(self):
         what = 'inactive from the start'
@@ -210,7 +210,7 @@ class Test(sc.Checker):
             return
         before = self.expect_inactive(what)
         self.expect(before == 0, '%s: nr_tried %s, want 0' % (what, before))
-        sc.turn_off(self, what, self.kdamond)
+        dc.turn_off(self, what, self.kdamond)
 
     def one_of_two(self):
         what = 'one active, one inactive scheme'
@@ -221,43 +221,43 @@ class Test(sc.Checker):
                                 GROW_TIMEOUT)
         if self.expect(err == 0, '%s: update_schemes_tried_regions %s' % (
                 what, 'did not return' if err is None else
-                'failed with ' + sc.errno_name(err))):
-            totals = [int(sc.read(os.path.join(scheme_dir(s),
+                'failed with ' + dc.errno_name(err))):
+            totals = [int(dc.read(os.path.join(scheme_dir(s),
                                                'tried_regions',
                                                'total_bytes')))
                       for s in (0, 1)]
             tried = [self.nr_tried(what, s) for s in (0, 1)]
-            sc.log('%s: total_bytes %s, nr_tried %s' %
+            dc.log('%s: total_bytes %s, nr_tried %s' %
                    (what, totals, tried))
             self.expect(totals[0] > 0 and tried[0],
                         '%s: the active scheme tried nothing' % what)
             self.expect(totals[1] == 0 and tried[1] == 0,
                         '%s: the inactive scheme tried regions' % what)
-        sc.turn_off(self, what, self.kdamond)
+        dc.turn_off(self, what, self.kdamond)
 
 
 def main():
-    sc.check_environment(need_tracefs=True)
+    dc.check_environment(need_tracefs=True)
     rate = free_mem_rate()
-    sc.log('free memory rate: %d per mille' % rate)
+    dc.log('free memory rate: %d per mille' % rate)
     if not 2 <= rate <= 997:
-        sc.skip('the free memory rate %d is too close to an end for '
+        dc.skip('the free memory rate %d is too close to an end for '
                 'the watermarks to tell active from inactive' % rate)
-    kmsg = sc.Kmsg()
+    kmsg = dc.Kmsg()
     test = None
     tracer = workload = None
     try:
-        tracer = sc.Tracer('damos_wmarks')
-        workload = sc.Workload(1, 4, [(0, None)])
+        tracer = dc.Tracer('damos_wmarks')
+        workload = dc.Workload(1, 4, [(0, None)])
         test = Test(tracer, workload)
         test.transitions()
         test.inactive_from_start()
         test.one_of_two()
-    except (OSError, sc.SetupError, RuntimeError) as e:
-        test = test or sc.Checker()
+    except (OSError, dc.SetupError, RuntimeError) as e:
+        test = test or dc.Checker()
         test.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         if workload:
             workload.kill()
         if tracer:

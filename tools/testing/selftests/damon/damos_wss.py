@@ -22,8 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
-import damos_common as dc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 NR_BUFFERS = 4
 BUFFER_MIB = 16
@@ -35,14 +34,14 @@ NR_ESTIMATES = 25
 
 
 def test(chk):
-    workload = sc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
+    workload = dc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)])
     try:
         for i, (start, end) in enumerate(workload.buffers):
-            sc.log('buffer %d: 0x%x-0x%x%s' % (i, start, end,
+            dc.log('buffer %d: 0x%x-0x%x%s' % (i, start, end,
                                               ' (hot)' if i in HOT else ''))
-        dc.build(sc.config([workload.pid]),
+        dc.build(dc.config([workload.pid]),
                  [dc.scheme(nr_accesses=(1, dc.UINT_MAX))])
-        if not sc.turn_on(chk, 'on'):
+        if not dc.turn_on(chk, 'on'):
             return
         time.sleep(WARMUP_S)
         t0 = time.monotonic()
@@ -50,21 +49,21 @@ def test(chk):
         took = time.monotonic() - t0
         chk.expect(workload.alive(), 'the workload died')
 
-        sc.log('%d estimates in %.1f s (MiB): %s' % (
+        dc.log('%d estimates in %.1f s (MiB): %s' % (
             len(estimates), took,
             ' '.join('%.1f' % (w / dc.MIB) for w in estimates)))
-        sc.log('truth: %.1f MiB' % (TRUTH / dc.MIB))
+        dc.log('truth: %.1f MiB' % (TRUTH / dc.MIB))
         for pct in (25, 50, 75, 90):
-            val = sc.wc.percentile(estimates, pct)
-            sc.log('p%d: %.1f MiB (%+.1f%%)' % (pct, val / dc.MIB,
+            val = dc.percentile(estimates, pct)
+            dc.log('p%d: %.1f MiB (%+.1f%%)' % (pct, val / dc.MIB,
                                                 (val / TRUTH - 1) * 100))
         for pct in (50, 75):
-            val = sc.wc.percentile(estimates, pct)
+            val = dc.percentile(estimates, pct)
             chk.expect(abs(val - TRUTH) <= TOLERANCE * TRUTH,
                        'p%d %.1f MiB is not within %d%% of %.1f MiB' %
                        (pct, val / dc.MIB, TOLERANCE * 100, TRUTH / dc.MIB))
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
 
 

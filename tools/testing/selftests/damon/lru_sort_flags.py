@@ -35,8 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 BUF_MIB = 64
 HOT, COLD = 0, 1
@@ -72,7 +71,7 @@ STATS_TIMEOUT = 20      # s for the stats to catch up
 def active(workload, idx):
     """(share of the present pages that are active, present pages)."""
     frames = workload.pfns(idx)
-    return mc.flag_share(frames, mc.KPF_ACTIVE), len(frames)
+    return dc.flag_share(frames, dc.KPF_ACTIVE), len(frames)
 
 
 def shares(workload):
@@ -80,18 +79,18 @@ def shares(workload):
 
 
 def test(chk):
-    mod, = mc.need(mc.LRU_SORT)
-    if mc.lru_gen_enabled():
-        mc.skip('the multi-gen LRU runs: PG_active means nothing')
-    if not os.access(mc.KPAGEFLAGS, os.R_OK):
-        mc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % mc.KPAGEFLAGS)
+    mod, = dc.need(dc.LRU_SORT)
+    if dc.lru_gen_enabled():
+        dc.skip('the multi-gen LRU runs: PG_active means nothing')
+    if not os.access(dc.KPAGEFLAGS, os.R_OK):
+        dc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % dc.KPAGEFLAGS)
     mod.set(**PARAMS)
-    workload = mc.Workload(['f%d' % BUF_MIB, 'F%d' % BUF_MIB],
+    workload = dc.MemSweep(['f%d' % BUF_MIB, 'F%d' % BUF_MIB],
                            [(0, [HOT])])
     try:
         time.sleep(BASELINE_S)
         hot, cold = shares(workload)
-        sc.log('without DAMON: hot buffer %.1f%% active, cold %.1f%%' %
+        dc.log('without DAMON: hot buffer %.1f%% active, cold %.1f%%' %
                (hot * 100, cold * 100))
         if not chk.expect(hot <= 1 - SORTED and cold >= SORTED,
                           'without DAMON the hot buffer is %.1f%% active '
@@ -111,12 +110,12 @@ def test(chk):
             h, c = shares(workload)
             return h >= WELL_SORTED and c <= 1 - WELL_SORTED
 
-        done = mc.wait_for(sorted_, DEADLINE, 1)
-        sc.log('sorted after %.1f s' % (time.monotonic() - t0) if done
+        done = dc.wait_for(sorted_, DEADLINE, 1)
+        dc.log('sorted after %.1f s' % (time.monotonic() - t0) if done
                else 'not sorted in %d s' % DEADLINE)
         for i in range(LOOKS):
             hot, cold = shares(workload)
-            sc.log('look %d: hot buffer %.1f%% active, cold %.1f%%' %
+            dc.log('look %d: hot buffer %.1f%% active, cold %.1f%%' %
                    (i, hot * 100, cold * 100))
             chk.expect(hot >= SORTED, 'look %d: the hot buffer is %.1f%% '
                        'active, want at least %.0f%%' % (
@@ -126,10 +125,10 @@ def test(chk):
                            i, cold * 100, (1 - SORTED) * 100))
             time.sleep(1)
         # The module copies its stats out every few seconds.
-        mc.wait_for(lambda: stats_caught_up(st0, mod.stats(STATS)),
+        dc.wait_for(lambda: stats_caught_up(st0, mod.stats(STATS)),
                     STATS_TIMEOUT, 1)
         st = mod.stats(STATS)
-        sc.log('stats %s' % st)
+        dc.log('stats %s' % st)
         check_stats(chk, st0, st)
         chk.expect(workload.alive(), 'the workload died')
         mod.stop(chk, 'off', pid)
@@ -139,14 +138,14 @@ def test(chk):
 
 
 def stats_caught_up(st0, st):
-    d = mc.Module.grown(st0, st)
-    return all(d['bytes_%s_regions' % a] >= BUF_MIB * mc.MIB // 2
+    d = dc.Module.grown(st0, st)
+    return all(d['bytes_%s_regions' % a] >= BUF_MIB * dc.MIB // 2
                for a in ('lru_prioritized', 'lru_deprioritized'))
 
 
 def check_stats(chk, st0, st):
-    half = BUF_MIB * mc.MIB // 2
-    d = mc.Module.grown(st0, st)
+    half = BUF_MIB * dc.MIB // 2
+    d = dc.Module.grown(st0, st)
     for kind, tried, applied in (
             ('prio', 'lru_prio_tried', 'lru_prioritized'),
             ('deprio', 'lru_deprio_tried', 'lru_deprioritized')):
@@ -161,13 +160,13 @@ def check_stats(chk, st0, st):
         name = 'bytes_%s_regions' % applied
         chk.expect(d[name] >= half,
                    '%s grew by %.1f MiB, want at least half of a buffer '
-                   '(%d MiB)' % (name, d[name] / mc.MIB, half // mc.MIB))
+                   '(%d MiB)' % (name, d[name] / dc.MIB, half // dc.MIB))
 
 
 def main():
     if os.geteuid() != 0:
-        mc.skip('needs root')
-    return mc.run(test, modules=(mc.LRU_SORT,))
+        dc.skip('needs root')
+    return dc.run_modules(test, modules=(dc.LRU_SORT,))
 
 
 if __name__ == '__main__':

@@ -24,8 +24,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 CYCLES = 3
 
@@ -35,29 +34,29 @@ def cycle(chk, mod):
     pids = []
     for i in range(CYCLES):
         what = '%s cycle %d' % (mod.name, i)
-        before = mc.kdamonds()
+        before = dc.kdamonds()
         pid = mod.start(chk, what)
         if not pid:
             return
         pids.append(pid)
-        after = mc.kdamonds()
+        after = dc.kdamonds()
         chk.expect(set(after) - set(before) == {pid} and
                    len(after) == len(before) + 1,
                    '%s: kdamonds %s before enabled Y, %s after; want '
                    'exactly %d more' % (what, before, after, pid))
         mod.stop(chk, what, pid)
-        chk.expect(mc.wait_for(lambda: mc.kdamonds() == before,
-                               mc.STOP_TIMEOUT),
+        chk.expect(dc.wait_for(lambda: dc.kdamonds() == before,
+                               dc.STOP_TIMEOUT),
                    '%s: kdamonds %s after enabled N, want %s' %
-                   (what, mc.kdamonds(), before))
-    sc.log('%s: kdamonds %s' % (mod.name, pids))
+                   (what, dc.kdamonds(), before))
+    dc.log('%s: kdamonds %s' % (mod.name, pids))
     chk.expect(len(set(pids)) == len(pids), '%s: a kdamond pid came back '
                'from a stopped start: %s' % (mod.name, pids))
 
 
 def expect_busy(chk, mod, what):
     """enabled Y of mod must fail with EBUSY and start nothing."""
-    before = mc.kdamonds()
+    before = dc.kdamonds()
     err = mod.write('enabled', 'Y')
     chk.expect_errno(err, errno.EBUSY, '%s: %s enabled Y' %
                      (what, mod.name))
@@ -67,14 +66,14 @@ def expect_busy(chk, mod, what):
     chk.expect(mod.read('enabled') == 'N' and mod.pid() == -1,
                '%s: %s reads enabled %s, kdamond_pid %d after EBUSY' %
                (what, mod.name, mod.read('enabled'), mod.pid()))
-    chk.expect(mc.kdamonds() == before, '%s: kdamonds %s after EBUSY, '
-               'want %s' % (what, mc.kdamonds(), before))
+    chk.expect(dc.kdamonds() == before, '%s: kdamonds %s after EBUSY, '
+               'want %s' % (what, dc.kdamonds(), before))
 
 
 def sysfs_on():
     """Build a sysfs kdamond monitoring us; write on; return the errno."""
-    sc.build(sc.config([os.getpid()]))
-    return sc.write(os.path.join(sc.KDAMOND, 'state'), 'on')
+    dc.build(dc.config([os.getpid()]))
+    return dc.write(os.path.join(dc.KDAMOND, 'state'), 'on')
 
 
 def exclusive(chk, mod, others):
@@ -84,16 +83,16 @@ def exclusive(chk, mod, others):
         return
     for other in others:
         expect_busy(chk, other, what)
-    before = mc.kdamonds()
+    before = dc.kdamonds()
     err = sysfs_on()
     chk.expect_errno(err, errno.EBUSY, '%s: sysfs on' % what)
-    chk.expect(sc.state() == 'off' and sc.kdamond_pid() == -1,
+    chk.expect(dc.state() == 'off' and dc.kdamond_pid() == -1,
                '%s: sysfs kdamond reads state %s, pid %d after on' %
-               (what, sc.state(), sc.kdamond_pid()))
-    chk.expect(mc.kdamonds() == before, '%s: kdamonds %s after sysfs on, '
-               'want %s' % (what, mc.kdamonds(), before))
-    sc.cleanup()
-    chk.expect(sc.is_kdamond(pid) and mod.pid() == pid and mod.enabled(),
+               (what, dc.state(), dc.kdamond_pid()))
+    chk.expect(dc.kdamonds() == before, '%s: kdamonds %s after sysfs on, '
+               'want %s' % (what, dc.kdamonds(), before))
+    dc.cleanup()
+    chk.expect(dc.is_kdamond(pid) and mod.pid() == pid and mod.enabled(),
                '%s: its kdamond %d did not survive the others\' tries' %
                (what, pid))
     mod.stop(chk, what, pid)
@@ -101,9 +100,9 @@ def exclusive(chk, mod, others):
     what = 'while a sysfs kdamond runs'
     err = sysfs_on()
     if chk.expect(err == 0, '%s: sysfs on failed with %s' %
-                  (what, sc.errno_name(err))):
+                  (what, dc.errno_name(err))):
         expect_busy(chk, mod, what)
-    sc.cleanup()
+    dc.cleanup()
 
 
 def beside(chk, stat):
@@ -112,40 +111,40 @@ def beside(chk, stat):
     pid = stat.start(chk, what)
     if not pid:
         return
-    before = mc.kdamonds()
+    before = dc.kdamonds()
     err = sysfs_on()
     if chk.expect(err == 0, '%s: sysfs on failed with %s' %
-                  (what, sc.errno_name(err))):
-        sysfs_pid = sc.kdamond_pid()
-        chk.expect(set(mc.kdamonds()) == set(before) | {sysfs_pid} and
+                  (what, dc.errno_name(err))):
+        sysfs_pid = dc.kdamond_pid()
+        chk.expect(set(dc.kdamonds()) == set(before) | {sysfs_pid} and
                    sysfs_pid != pid,
                    '%s: kdamonds %s, want %s and the sysfs one %d' %
-                   (what, mc.kdamonds(), before, sysfs_pid))
-        sc.turn_off(chk, what + ': sysfs off', sysfs_pid)
-    sc.cleanup()
-    chk.expect(sc.is_kdamond(pid) and stat.enabled(),
+                   (what, dc.kdamonds(), before, sysfs_pid))
+        dc.turn_off(chk, what + ': sysfs off', sysfs_pid)
+    dc.cleanup()
+    chk.expect(dc.is_kdamond(pid) and stat.enabled(),
                '%s: its kdamond %d did not survive' % (what, pid))
     stat.stop(chk, what, pid)
 
 
 def test(chk):
-    mods = {n: mc.Module(n) for n in mc.MODULES if mc.Module(n).available()}
+    mods = {n: dc.Module(n) for n in dc.MODULES if dc.Module(n).available()}
     if not mods:
-        mc.skip('no DAMON module is built')
-    sc.log('modules: %s' % ', '.join(mods))
+        dc.skip('no DAMON module is built')
+    dc.log('modules: %s' % ', '.join(mods))
     for mod in mods.values():
         cycle(chk, mod)
-    for name in mc.EXCLUSIVE:
+    for name in dc.EXCLUSIVE:
         if name in mods:
             exclusive(chk, mods[name],
                       [m for n, m in mods.items() if n != name])
-    if mc.STAT in mods:
-        beside(chk, mods[mc.STAT])
+    if dc.STAT in mods:
+        beside(chk, mods[dc.STAT])
 
 
 def main():
-    sc.check_environment()
-    return mc.run(test, need_workload=False)
+    dc.check_environment()
+    return dc.run_modules(test, need_workload=False)
 
 
 if __name__ == '__main__':

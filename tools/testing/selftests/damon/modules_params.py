@@ -41,8 +41,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 COMMON = {
     'sample_interval': 5000,
@@ -57,15 +56,15 @@ COMMON = {
     'monitor_region_end': 0,
 }
 GOOD = {
-    mc.RECLAIM: dict(COMMON, min_age=0, quota_ms=0, quota_sz=mc.PAGE_SIZE,
+    dc.RECLAIM: dict(COMMON, min_age=0, quota_ms=0, quota_sz=dc.PAGE_SIZE,
                      quota_reset_interval_ms=100, quota_mem_pressure_us=0,
                      quota_autotune_feedback=0, skip_anon='N'),
-    mc.LRU_SORT: dict(COMMON, hot_thres_access_freq=500, cold_min_age=0,
+    dc.LRU_SORT: dict(COMMON, hot_thres_access_freq=500, cold_min_age=0,
                       quota_ms=10, quota_reset_interval_ms=100),
 }
 TRIED = {
-    mc.RECLAIM: 'nr_reclaim_tried_regions',
-    mc.LRU_SORT: 'nr_lru_deprio_tried_regions',
+    dc.RECLAIM: 'nr_reclaim_tried_regions',
+    dc.LRU_SORT: 'nr_lru_deprio_tried_regions',
 }
 BAD = (
     ('zero sample_interval', {'sample_interval': 0}),
@@ -84,7 +83,7 @@ BAD = (
     ('inverted monitoring region',
      {'monitor_region_start': 2 << 20, 'monitor_region_end': 1 << 20}),
 )
-EXTREMES = (0, 1, 1 << 63, mc.ULONG_MAX)
+EXTREMES = (0, 1, 1 << 63, dc.ULONG_MAX)
 POOL = EXTREMES + (2, 3, 10, 100, 1000, 4096, 5000, 100000, 1000000,
                    1 << 20, 1 << 32)
 CALL_TIMEOUT = 10       # s for a write to return
@@ -113,7 +112,7 @@ def grows(mod, name):
     """Whether stat name moves within GROW_TIMEOUT: the kdamond applies
     its scheme (a new kdamond may start its stats again from 0)."""
     v0 = int(mod.read(name))
-    return mc.wait_for(lambda: int(mod.read(name)) != v0, GROW_TIMEOUT,
+    return dc.wait_for(lambda: int(mod.read(name)) != v0, GROW_TIMEOUT,
                        0.1)
 
 
@@ -122,23 +121,23 @@ def refused_at_enable(chk, mod, good):
         what = '%s: enabled Y with %s' % (mod.name, what)
         mod.set(**good)
         mod.set(**bad)
-        before = mc.kdamonds()
+        before = dc.kdamonds()
         err = mod.write('enabled', 'Y')
         chk.expect_errno(err, errno.EINVAL, what)
         if err == 0:
             mod.cleanup()
             continue
         chk.expect(mod.read('enabled') == 'N' and mod.pid() == -1 and
-                   mc.kdamonds() == before,
+                   dc.kdamonds() == before,
                    '%s: enabled %s, kdamond_pid %d, kdamonds %s (were %s)'
-                   % (what, mod.read('enabled'), mod.pid(), mc.kdamonds(),
+                   % (what, mod.read('enabled'), mod.pid(), dc.kdamonds(),
                       before))
     mod.set(**good)
 
 
 def expect_untouched(chk, mod, what, pid):
     """The kdamond of pid still runs for mod; return whether it does."""
-    alive = sc.is_kdamond(pid)
+    alive = dc.is_kdamond(pid)
     return chk.expect(alive and mod.pid() == pid and mod.enabled(),
                       '%s: kdamond %d %s, kdamond_pid %d, enabled %s' % (
                           what, pid, 'alive' if alive else 'gone',
@@ -189,13 +188,13 @@ def extremes(chk, mod, good, pid):
             mod.set(**good)
             err, took = timed_write(mod, 'commit_inputs', 'Y')
             if not chk.expect(err == 0, '%s: the good inputs then commit '
-                              'with %s' % (what, sc.errno_name(err)
+                              'with %s' % (what, dc.errno_name(err)
                                            if err is not None else
                                            'no return')):
                 return False
             if not expect_untouched(chk, mod, what, pid):
                 return False
-    sc.log('%s: extremes refused: %s' % (mod.name, ', '.join(refused)))
+    dc.log('%s: extremes refused: %s' % (mod.name, ', '.join(refused)))
     return True
 
 
@@ -224,7 +223,7 @@ def hammer(mod, good, seed, out):
         err = mod.write(name, val)
         slowest = max(slowest, time.monotonic() - t0)
         key = '%s:%s' % ('commit' if name == 'commit_inputs' else 'write',
-                         sc.errno_name(err))
+                         dc.errno_name(err))
         errs[key] = errs.get(key, 0) + 1
         nr += 1
     os.write(out, json.dumps({'errs': errs, 'slowest': slowest,
@@ -267,7 +266,7 @@ def hammered(chk, mod, good, pid):
         if data:
             results.append(json.loads(data))
     for res in results:
-        sc.log('%s: writer: %d writes, slowest %.2f s, %s' % (
+        dc.log('%s: writer: %d writes, slowest %.2f s, %s' % (
             mod.name, res['nr'], res['slowest'],
             ', '.join('%s x%d' % kv for kv in sorted(res['errs'].items()))))
         chk.expect(res['slowest'] < CALL_TIMEOUT, '%s: a write took %.1f s'
@@ -280,7 +279,7 @@ def hammered(chk, mod, good, pid):
     mod.set(**good)
     err, took = timed_write(mod, 'commit_inputs', 'Y')
     chk.expect(err == 0, '%s: the good inputs commit with %s after the '
-               'writers' % (mod.name, sc.errno_name(err)
+               'writers' % (mod.name, dc.errno_name(err)
                             if err is not None else 'no return'))
     return expect_untouched(chk, mod, '%s: after the writers' % mod.name,
                             pid)
@@ -303,21 +302,21 @@ def check_module(chk, mod):
 
 
 def test(chk):
-    mods = [mc.Module(n) for n in (mc.RECLAIM, mc.LRU_SORT)]
+    mods = [dc.Module(n) for n in (dc.RECLAIM, dc.LRU_SORT)]
     mods = [m for m in mods if m.available()]
     if not mods:
-        mc.skip('neither damon_reclaim nor damon_lru_sort is built')
+        dc.skip('neither damon_reclaim nor damon_lru_sort is built')
     for mod in mods:
         t0 = time.monotonic()
         check_module(chk, mod)
         mod.cleanup()
-        sc.log('%s: %.1f s' % (mod.name, time.monotonic() - t0))
+        dc.log('%s: %.1f s' % (mod.name, time.monotonic() - t0))
 
 
 def main():
     if os.geteuid() != 0:
-        mc.skip('needs root')
-    return mc.run(test, need_workload=False)
+        dc.skip('needs root')
+    return dc.run_modules(test, need_workload=False)
 
 
 if __name__ == '__main__':

@@ -43,8 +43,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import damos_common as dc       # noqa: E402
+import damon_common as dc   # noqa: E402
 
 BUF_MIB = 32
 HOT, SPACER, IDLE = 0, 1, 2     # access_memory's buffer indexes
@@ -67,7 +66,7 @@ SYSCALLS = {'x86_64': {'set_mempolicy': 238, 'move_pages': 279},
 MPOL_DEFAULT, MPOL_BIND = 0, 2
 
 libc = ctypes.CDLL(None, use_errno=True)
-log = sc.log
+log = dc.log
 
 
 # === Nodes and pages ===
@@ -96,8 +95,8 @@ def node_spans():
             elif words[:1] == ['spanned']:
                 spanned = int(words[1])
             elif words[:1] == ['start_pfn:'] and spanned:
-                start = int(words[1]) * sc.PAGE_SIZE
-                end = start + spanned * sc.PAGE_SIZE
+                start = int(words[1]) * dc.PAGE_SIZE
+                end = start + spanned * dc.PAGE_SIZE
                 lo, hi = spans.get(nid, (start, end))
                 spans[nid] = (min(lo, start), max(hi, end))
     return spans
@@ -132,8 +131,8 @@ def bound_to(nid):
 def page_nodes(pid, start, end):
     """{node: pages} of the pages of [start, end) in process pid; pages
     that are not present count under a negative errno."""
-    nr = (end - start) // sc.PAGE_SIZE
-    pages = (ctypes.c_void_p * nr)(*range(start, end, sc.PAGE_SIZE))
+    nr = (end - start) // dc.PAGE_SIZE
+    pages = (ctypes.c_void_p * nr)(*range(start, end, dc.PAGE_SIZE))
     status = (ctypes.c_int * nr)()
     syscall('move_pages', ctypes.c_int(pid), ctypes.c_ulong(nr), pages,
             None, status, ctypes.c_int(0))
@@ -147,7 +146,7 @@ def share_on(workload, buf, nid):
     """Share of workload's buffer buf that is on node nid."""
     start, end = workload.buffers[buf]
     counts = page_nodes(workload.pid, start, end)
-    return counts.get(nid, 0) / ((end - start) // sc.PAGE_SIZE)
+    return counts.get(nid, 0) / ((end - start) // dc.PAGE_SIZE)
 
 
 def phys_span(pid, start, end):
@@ -155,22 +154,22 @@ def phys_span(pid, start, end):
     end) of process pid, from /proc/<pid>/pagemap."""
     pfns = []
     with open('/proc/%d/pagemap' % pid, 'rb') as f:
-        f.seek(start // sc.PAGE_SIZE * 8)
-        data = f.read((end - start) // sc.PAGE_SIZE * 8)
+        f.seek(start // dc.PAGE_SIZE * 8)
+        data = f.read((end - start) // dc.PAGE_SIZE * 8)
     for (entry,) in struct.iter_unpack('Q', data):
         if entry >> 63:                 # present
             pfns.append(entry & ((1 << 55) - 1))
     if not pfns:
         return None
-    return min(pfns) * sc.PAGE_SIZE, (max(pfns) + 1) * sc.PAGE_SIZE
+    return min(pfns) * dc.PAGE_SIZE, (max(pfns) + 1) * dc.PAGE_SIZE
 
 
 def split(span, nr):
     """span cut into nr regions of whole pages: monitoring starts at its
     minimum number of regions, rather than one region the size of a node
     that one hot page makes hot as a whole."""
-    pages = (span[1] - span[0]) // sc.PAGE_SIZE
-    cuts = [span[0] + pages * i // nr * sc.PAGE_SIZE for i in range(nr)]
+    pages = (span[1] - span[0]) // dc.PAGE_SIZE
+    cuts = [span[0] + pages * i // nr * dc.PAGE_SIZE for i in range(nr)]
     return list(zip(cuts, cuts[1:] + [span[1]]))
 
 
@@ -178,7 +177,7 @@ def start_workload(chk, nid):
     """access_memory bound to node nid: buffer HOT swept for good, SPACER
     and IDLE written once.  None if it could not be placed there."""
     with bound_to(nid):
-        workload = sc.Workload(3, BUF_MIB, [(0, [HOT])])
+        workload = dc.Workload(3, BUF_MIB, [(0, [HOT])])
     for buf in (HOT, IDLE):
         share = share_on(workload, buf, nid)
         if not chk.expect(share >= 0.95, 'only %.0f%% of buffer %d of a '
@@ -227,13 +226,13 @@ def sysfs_migrate(chk, action, from_nid, to_nid, spans):
     try:
         pattern = {'nr_accesses': (1, dc.UINT_MAX)} if hot else \
             {'nr_accesses': (0, 0), 'age': (COLD_AGE, dc.UINT_MAX)}
-        dc.build(sc.config([0], ops='paddr',
+        dc.build(dc.config([0], ops='paddr',
                            regions=[split(spans[from_nid], MIN_NR_REGIONS)],
                            sample_us=SAMPLE_US, aggr_us=AGGR_US,
                            min_nr=MIN_NR_REGIONS, max_nr=MAX_NR_REGIONS),
                  [dc.scheme(action, **pattern)])
-        sc.must_write(os.path.join(dc.scheme_dir(0), 'target_nid'), to_nid)
-        pid = sc.turn_on(chk, action)
+        dc.must_write(os.path.join(dc.scheme_dir(0), 'target_nid'), to_nid)
+        pid = dc.turn_on(chk, action)
         if not pid:
             return
         mover, stayer = (HOT, IDLE) if hot else (IDLE, HOT)
@@ -245,20 +244,20 @@ def sysfs_migrate(chk, action, from_nid, to_nid, spans):
                    '%s: sz_applied %d is below what moved' %
                    (action, st['sz_applied']))
         chk.expect(workload.alive(), '%s: the workload died' % action)
-        sc.turn_off(chk, action, pid)
+        dc.turn_off(chk, action, pid)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
 
 
 # === Through damon_sample_mtier ===
 
 def sample_read(name):
-    return sc.read(os.path.join(SAMPLE_PARAMS, name))
+    return dc.read(os.path.join(SAMPLE_PARAMS, name))
 
 
 def sample_write(name, val):
-    return sc.write(os.path.join(SAMPLE_PARAMS, name), val)
+    return dc.write(os.path.join(SAMPLE_PARAMS, name), val)
 
 
 def sample_restore():
@@ -271,11 +270,11 @@ def sample_enable(chk, what, before):
     """enable Y; expect two more kdamonds and enable reading Y."""
     err = sample_write('enable', 'Y')
     if not chk.expect(err == 0, '%s: enable failed with %s' %
-                      (what, sc.errno_name(err))):
+                      (what, dc.errno_name(err))):
         return False
     chk.expect(sample_read('enable') == 'Y', '%s: enable reads %s' %
                (what, sample_read('enable')))
-    new = set(sc.wc.kdamonds()) - before
+    new = set(dc.kdamonds()) - before
     return chk.expect(len(new) == 2, '%s: %d kdamonds started, want 2' %
                       (what, len(new)))
 
@@ -283,11 +282,11 @@ def sample_enable(chk, what, before):
 def sample_disable(chk, what, before):
     err = sample_write('enable', 'N')
     chk.expect(err == 0, '%s: disable failed with %s' %
-               (what, sc.errno_name(err)))
+               (what, dc.errno_name(err)))
     chk.expect(sample_read('enable') == 'N', '%s: enable reads %s after '
                'disable' % (what, sample_read('enable')))
-    chk.expect(sc.wait_for(lambda: set(sc.wc.kdamonds()) <= before,
-                           sc.STOP_TIMEOUT),
+    chk.expect(dc.wait_for(lambda: set(dc.kdamonds()) <= before,
+                           dc.STOP_TIMEOUT),
                '%s: the kdamonds still run after disable' % what)
 
 
@@ -296,17 +295,17 @@ def sample(chk):
     for name, val in SAMPLE_DEFAULTS.items():
         chk.expect(sample_read(name) == val, 'sample: %s reads %s, want '
                    'the default %s' % (name, sample_read(name), val))
-    before = set(sc.wc.kdamonds())
+    before = set(dc.kdamonds())
 
     # An inverted range: refused before anything starts.
-    sample_write('node1_start_addr', 2 * sc.PAGE_SIZE)
-    sample_write('node1_end_addr', sc.PAGE_SIZE)
+    sample_write('node1_start_addr', 2 * dc.PAGE_SIZE)
+    sample_write('node1_end_addr', dc.PAGE_SIZE)
     err = sample_write('enable', 'Y')
     chk.expect_errno(err, errno.EINVAL, 'sample: enable with node 1 '
                      'inverted')
     chk.expect(sample_read('enable') == 'N', 'sample: enable reads %s '
                'after a refused enable' % sample_read('enable'))
-    chk.expect(set(sc.wc.kdamonds()) <= before,
+    chk.expect(set(dc.kdamonds()) <= before,
                'sample: a refused enable left a kdamond running')
     sample_restore()
     chk.expect_errno(sample_write('enable', 'maybe'), errno.EINVAL,
@@ -322,11 +321,11 @@ def sample(chk):
             return
         span = phys_span(fast.pid, *fast.buffers[IDLE])
         log('sample: node 0 range 0x%x-0x%x (the idle buffer)' % span)
-        sc.must_write(os.path.join(SAMPLE_PARAMS, 'node0_start_addr'),
+        dc.must_write(os.path.join(SAMPLE_PARAMS, 'node0_start_addr'),
                       span[0])
-        sc.must_write(os.path.join(SAMPLE_PARAMS, 'node0_end_addr'),
+        dc.must_write(os.path.join(SAMPLE_PARAMS, 'node0_end_addr'),
                       span[1])
-        sc.must_write(os.path.join(SAMPLE_PARAMS, 'node0_mem_free_bp'),
+        dc.must_write(os.path.join(SAMPLE_PARAMS, 'node0_mem_free_bp'),
                       10000)
         if not sample_enable(chk, 'sample tiering', before):
             return
@@ -342,19 +341,19 @@ def sample(chk):
 
 def test(chk):
     if platform.machine() not in SYSCALLS:
-        sc.skip('no system call numbers for %s' % platform.machine())
+        dc.skip('no system call numbers for %s' % platform.machine())
     nodes = node_list('/sys/devices/system/node/has_memory') \
         if os.path.exists('/sys/devices/system/node/has_memory') else {0}
     if not {0, 1} <= nodes:
-        sc.skip('needs memory on NUMA nodes 0 and 1 (VM_NUMA=2)')
+        dc.skip('needs memory on NUMA nodes 0 and 1 (VM_NUMA=2)')
     spans = node_spans()
     log('node spans: %s' % ', '.join(
         '%d: 0x%x-0x%x' % (n, s, e) for n, (s, e) in sorted(spans.items())))
-    sc.must_write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 1)
-    sc.must_write(os.path.join(sc.CONTEXTS, 'nr_contexts'), 1)
-    if 'paddr' not in sc.avail_operations():
-        sc.skip('no paddr in avail_operations')
-    sc.cleanup()
+    dc.must_write(os.path.join(dc.KDAMONDS, 'nr_kdamonds'), 1)
+    dc.must_write(os.path.join(dc.CONTEXTS, 'nr_contexts'), 1)
+    if 'paddr' not in dc.avail_operations():
+        dc.skip('no paddr in avail_operations')
+    dc.cleanup()
 
     sysfs_migrate(chk, 'migrate_hot', 1, 0, spans)
     sysfs_migrate(chk, 'migrate_cold', 0, 1, spans)

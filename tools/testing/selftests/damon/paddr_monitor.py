@@ -29,8 +29,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 BUF_MIB = 64
 SAMPLE_US = 50000
@@ -49,8 +48,8 @@ def split(span):
     """span cut into MIN_NR_REGIONS regions of whole pages, so that
     monitoring starts at its minimum number of regions whatever the
     implementation does with a region given whole."""
-    pages = (span[1] - span[0]) // mc.PAGE_SIZE
-    cuts = [span[0] + pages * i // MIN_NR_REGIONS * mc.PAGE_SIZE
+    pages = (span[1] - span[0]) // dc.PAGE_SIZE
+    cuts = [span[0] + pages * i // MIN_NR_REGIONS * dc.PAGE_SIZE
             for i in range(MIN_NR_REGIONS)] + [span[1]]
     return list(zip(cuts, cuts[1:]))
 
@@ -61,10 +60,10 @@ def judge(aggr, frames):
     buf_w = rest_w = buf_sz = rest_sz = 0
     hot_buf = hot_all = 0
     for start, end, nr_acc, _ in aggr.regions:
-        lo = bisect.bisect_left(frames, start // mc.PAGE_SIZE)
-        hi = bisect.bisect_left(frames, (end + mc.PAGE_SIZE - 1) //
-                                mc.PAGE_SIZE)
-        in_buf = (hi - lo) * mc.PAGE_SIZE
+        lo = bisect.bisect_left(frames, start // dc.PAGE_SIZE)
+        hi = bisect.bisect_left(frames, (end + dc.PAGE_SIZE - 1) //
+                                dc.PAGE_SIZE)
+        in_buf = (hi - lo) * dc.PAGE_SIZE
         other = max(0, end - start - in_buf)
         buf_w += nr_acc * in_buf
         rest_w += nr_acc * other
@@ -78,40 +77,40 @@ def judge(aggr, frames):
 
 
 def test(chk):
-    sc.must_write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 1)
-    sc.must_write(os.path.join(sc.CONTEXTS, 'nr_contexts'), 1)
-    if 'paddr' not in sc.avail_operations():
-        sc.skip('no paddr in avail_operations')
-    ram = mc.system_ram()
+    dc.must_write(os.path.join(dc.KDAMONDS, 'nr_kdamonds'), 1)
+    dc.must_write(os.path.join(dc.CONTEXTS, 'nr_contexts'), 1)
+    if 'paddr' not in dc.avail_operations():
+        dc.skip('no paddr in avail_operations')
+    ram = dc.system_ram()
     if not ram:
-        sc.skip('no System RAM addresses in /proc/iomem')
-    span = (min(s for s, _ in ram) // mc.PAGE_SIZE * mc.PAGE_SIZE,
+        dc.skip('no System RAM addresses in /proc/iomem')
+    span = (min(s for s, _ in ram) // dc.PAGE_SIZE * dc.PAGE_SIZE,
             max(e for _, e in ram))
-    sc.log('System RAM %s, monitoring 0x%x-0x%x' % (
+    dc.log('System RAM %s, monitoring 0x%x-0x%x' % (
         ', '.join('0x%x-0x%x' % r for r in ram), span[0], span[1]))
-    tracer = sc.Tracer('paddr_monitor')
-    workload = mc.Workload(['a%d' % BUF_MIB], [(1000, [0]), (0, [0])])
+    tracer = dc.Tracer('paddr_monitor')
+    workload = dc.MemSweep(['a%d' % BUF_MIB], [(1000, [0]), (0, [0])])
     try:
         chk.expect(workload.wait_line('phase 0', 60) is not None,
                    'the workload did not start sweeping in 60 s')
         frames = sorted(workload.pfns(0))
-        nr_pages = BUF_MIB * mc.MIB // mc.PAGE_SIZE
-        sc.log('buffer: %d of %d pages present, %d runs of frames' % (
-            len(frames), nr_pages, len(mc.runs(frames))))
+        nr_pages = BUF_MIB * dc.MIB // dc.PAGE_SIZE
+        dc.log('buffer: %d of %d pages present, %d runs of frames' % (
+            len(frames), nr_pages, len(dc.runs(frames))))
         if not chk.expect(len(frames) >= 0.99 * nr_pages,
                           'only %d of the buffer\'s %d pages are present' %
                           (len(frames), nr_pages)):
             return
-        sc.build(sc.config([0], ops='paddr', regions=[split(span)],
+        dc.build(dc.config([0], ops='paddr', regions=[split(span)],
                            sample_us=SAMPLE_US, aggr_us=AGGR_US,
                            min_nr=MIN_NR_REGIONS, max_nr=1000))
         t0 = time.monotonic()
-        pid = sc.turn_on(chk, 'on')
+        pid = dc.turn_on(chk, 'on')
         if not pid:
             return
         timeout = 30 + max(JUDGED) * AGGR_US / 1e6 * 4
         aggrs = tracer.wait(t0, max(JUDGED), timeout)
-        sc.turn_off(chk, 'off', pid)
+        dc.turn_off(chk, 'off', pid)
         chk.expect(sorted(workload.pfns(0)) == frames,
                    'the buffer moved in physical memory while monitored')
         if not chk.expect(len(aggrs) >= max(JUDGED),
@@ -123,7 +122,7 @@ def test(chk):
                        'do not cover the monitored span exactly: %r' %
                        (n, aggr))
             buf_mean, rest_mean, recall, precision = judge(aggr, frames)
-            sc.log('aggregation %d: %d regions, buffer mean %.2f, rest '
+            dc.log('aggregation %d: %d regions, buffer mean %.2f, rest '
                    'mean %.3f, hot regions cover %.0f%% of the buffer, '
                    'made %.0f%% of it' % (
                        n, len(aggr.regions), buf_mean, rest_mean,
@@ -150,14 +149,14 @@ def test(chk):
                            MIN_PRECISION * 100))
         chk.expect(workload.alive(), 'the workload died')
     finally:
-        sc.cleanup()
+        dc.cleanup()
         workload.kill()
         tracer.close()
 
 
 def main():
-    sc.check_environment(need_tracefs=True)
-    return mc.run(test, modules=())
+    dc.check_environment(need_tracefs=True)
+    return dc.run_modules(test, modules=())
 
 
 if __name__ == '__main__':

@@ -36,8 +36,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 PARAMS = '/sys/module/damon_sample_prcl/parameters'
 COLD_MIB = 128
@@ -45,13 +44,13 @@ HOT_MIB = 64
 
 COLD_DEADLINE = 120     # s for the cold buffer to shrink
 COLD_MAX_RESIDENT = 0.5
-RSS_MIN_DROP = COLD_MIB * mc.MIB // 3
+RSS_MIN_DROP = COLD_MIB * dc.MIB // 3
 HOT_MIN_RESIDENT = 0.9
 HOT_LOOKS = 5
 HOT_MAX_MAJFLT = 0.1    # share of the hot buffer's pages
 LOG_MIN_SHARE = 0.9     # of the cold buffer's drop
 LOG_TIMEOUT = 20        # s for the log to catch up with the drop
-RSS_SLACK = 4 * mc.MIB  # pages the process faults in meanwhile
+RSS_SLACK = 4 * dc.MIB  # pages the process faults in meanwhile
 START_TIMEOUT = 10      # s for the kdamond to show up
 EXIT_TIMEOUT = 30       # s for it to stop after its process exited
 
@@ -60,12 +59,12 @@ LOG_RE = re.compile(r'damon_sample_prcl: pageout applied to (\d+) bytes '
 
 
 def param(name):
-    return sc.read(os.path.join(PARAMS, name))
+    return dc.read(os.path.join(PARAMS, name))
 
 
 def set_param(name, val):
     """Write a parameter; return 0 or the errno."""
-    return sc.write(os.path.join(PARAMS, name), val)
+    return dc.write(os.path.join(PARAMS, name), val)
 
 
 def status_kib(pid, field):
@@ -82,7 +81,7 @@ def rss(pid):
 
 
 def fmt_rss(vals):
-    return ', '.join('%s %.1f MiB' % (f, v / mc.MIB)
+    return ', '.join('%s %.1f MiB' % (f, v / dc.MIB)
                      for f, v in vals.items())
 
 
@@ -95,29 +94,29 @@ class Sample:
     """The sample's kdamond, told apart from those before the test."""
 
     def __init__(self):
-        self.baseline = set(mc.kdamonds())
+        self.baseline = set(dc.kdamonds())
 
     def new_kdamonds(self):
-        return [p for p in mc.kdamonds() if p not in self.baseline]
+        return [p for p in dc.kdamonds() if p not in self.baseline]
 
     def start(self, chk, what, pid):
         """Point the sample at pid and enable it; return its kdamond's
         pid or None."""
-        sc.must_write(os.path.join(PARAMS, 'target_pid'), pid)
+        dc.must_write(os.path.join(PARAMS, 'target_pid'), pid)
         err = set_param('enable', 'Y')
         if not chk.expect(err == 0, '%s: enable Y failed with %s' %
-                          (what, sc.errno_name(err))):
+                          (what, dc.errno_name(err))):
             return None
         chk.expect(param('enable') == 'Y', '%s: enable reads %s after Y' %
                    (what, param('enable')))
-        new = mc.wait_for(self.new_kdamonds, START_TIMEOUT)
+        new = dc.wait_for(self.new_kdamonds, START_TIMEOUT)
         if not chk.expect(len(new) == 1, '%s: want one new kdamond, have '
                           '%s' % (what, new)):
             return None
         return new[0]
 
     def expect_stopped(self, chk, what, kdamond, timeout):
-        chk.expect(mc.wait_for(lambda: not sc.is_kdamond(kdamond),
+        chk.expect(dc.wait_for(lambda: not dc.is_kdamond(kdamond),
                                timeout),
                    '%s: kdamond %d still there after %d s' %
                    (what, kdamond, timeout))
@@ -127,8 +126,8 @@ class Sample:
     def stop(self, chk, what, kdamond):
         err = set_param('enable', 'N')
         chk.expect(err == 0, '%s: enable N failed with %s' %
-                   (what, sc.errno_name(err)))
-        self.expect_stopped(chk, what, kdamond, mc.STOP_TIMEOUT)
+                   (what, dc.errno_name(err)))
+        self.expect_stopped(chk, what, kdamond, dc.STOP_TIMEOUT)
 
     @staticmethod
     def cleanup():
@@ -150,23 +149,23 @@ def logged_total(kmsg):
 
 def reclaim(chk, sample, kmsg):
     what = 'reclaim'
-    workload = mc.Workload(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
+    workload = dc.MemSweep(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
                            [(0, [1])])
     try:
         flt0 = majflt(workload.pid)
         rss0 = rss(workload.pid)
-        sc.log('%s: before: %s' % (what, fmt_rss(rss0)))
+        dc.log('%s: before: %s' % (what, fmt_rss(rss0)))
         kdamond = sample.start(chk, what, workload.pid)
         if not kdamond:
             return
         t0 = time.monotonic()
-        gone = mc.wait_for(
+        gone = dc.wait_for(
             lambda: workload.residency(0)[0] <= COLD_MAX_RESIDENT,
             COLD_DEADLINE, 1)
         took = time.monotonic() - t0
         present, swapped = workload.residency(0)
         rss1 = rss(workload.pid)
-        sc.log('%s: after %.1f s: cold buffer %.1f%% resident, %.1f%% '
+        dc.log('%s: after %.1f s: cold buffer %.1f%% resident, %.1f%% '
                'swapped; %s' % (what, took, present * 100, swapped * 100,
                                 fmt_rss(rss1)))
         chk.expect(gone, '%s: the cold buffer is still %.1f%% resident '
@@ -176,48 +175,48 @@ def reclaim(chk, sample, kmsg):
         drop = rss0['RssAnon'] - rss1['RssAnon']
         chk.expect(drop >= RSS_MIN_DROP,
                    '%s: RssAnon dropped by %.1f MiB, want at least %.1f '
-                   'MiB' % (what, drop / mc.MIB, RSS_MIN_DROP / mc.MIB))
+                   'MiB' % (what, drop / dc.MIB, RSS_MIN_DROP / dc.MIB))
 
         looks = []
         for _ in range(HOT_LOOKS):
             looks.append(workload.residency(1)[0])
             time.sleep(1)
-        sc.log('%s: hot buffer resident: %s' % (
+        dc.log('%s: hot buffer resident: %s' % (
             what, ', '.join('%.1f%%' % (p * 100) for p in looks)))
         chk.expect(min(looks) >= HOT_MIN_RESIDENT,
                    '%s: the hot buffer dropped to %.1f%% resident, want at '
                    'least %.0f%%' % (what, min(looks) * 100,
                                      HOT_MIN_RESIDENT * 100))
         faults = majflt(workload.pid) - flt0
-        hot_pages = HOT_MIB * mc.MIB // mc.PAGE_SIZE
-        sc.log('%s: %d major faults in the workload' % (what, faults))
+        hot_pages = HOT_MIB * dc.MIB // dc.PAGE_SIZE
+        dc.log('%s: %d major faults in the workload' % (what, faults))
         chk.expect(faults <= HOT_MAX_MAJFLT * hot_pages,
                    '%s: the workload took %d major faults, more than '
                    '%.0f%% of the hot buffer\'s pages' % (
                        what, faults, HOT_MAX_MAJFLT * 100))
 
-        dropped = (1 - workload.residency(0)[0]) * COLD_MIB * mc.MIB
-        mc.wait_for(lambda: logged_total(kmsg) >= LOG_MIN_SHARE * dropped,
+        dropped = (1 - workload.residency(0)[0]) * COLD_MIB * dc.MIB
+        dc.wait_for(lambda: logged_total(kmsg) >= LOG_MIN_SHARE * dropped,
                     LOG_TIMEOUT, 1)
         lines = logged(kmsg)
         total = logged_total(kmsg)
         lowest = min((r for _, _, r in lines), default=None)
-        sc.log('%s: %d log lines, pageout applied to %.1f MiB in all, '
+        dc.log('%s: %d log lines, pageout applied to %.1f MiB in all, '
                'lowest resident %s; the cold buffer lost %.1f MiB' % (
-                   what, len(lines), total / mc.MIB,
+                   what, len(lines), total / dc.MIB,
                    '-' if lowest is None else
-                   '%.1f MiB' % (lowest / mc.MIB), dropped / mc.MIB))
+                   '%.1f MiB' % (lowest / dc.MIB), dropped / dc.MIB))
         chk.expect(total >= LOG_MIN_SHARE * dropped,
                    '%s: the sample logged pageout applied to %.1f MiB, '
                    'less than %.0f%% of the %.1f MiB the cold buffer lost'
-                   % (what, total / mc.MIB, LOG_MIN_SHARE * 100,
-                      dropped / mc.MIB))
+                   % (what, total / dc.MIB, LOG_MIN_SHARE * 100,
+                      dropped / dc.MIB))
         most = rss0['VmRSS'] - drop + RSS_SLACK
         chk.expect(lowest is not None and lowest <= most,
                    '%s: the lowest resident size logged is %s, want at '
                    'most %.1f MiB' % (
                        what, '-' if lowest is None else
-                       '%.1f MiB' % (lowest / mc.MIB), most / mc.MIB))
+                       '%.1f MiB' % (lowest / dc.MIB), most / dc.MIB))
         chk.expect(workload.alive(), '%s: the workload died' % what)
         sample.stop(chk, what, kdamond)
     finally:
@@ -227,7 +226,7 @@ def reclaim(chk, sample, kmsg):
 
 def life_cycle(chk, sample):
     what = 'unused pid'
-    sc.must_write(os.path.join(PARAMS, 'target_pid'), sc.unused_pid())
+    dc.must_write(os.path.join(PARAMS, 'target_pid'), dc.unused_pid())
     chk.expect_errno(set_param('enable', 'Y'), errno.EINVAL,
                      '%s: enable Y' % what)
     chk.expect(param('enable') == 'N', '%s: enable reads %s' %
@@ -238,7 +237,7 @@ def life_cycle(chk, sample):
     sample.cleanup()
 
     what = 'process exits'
-    workload = mc.Workload(['a4'], [(0, [0])])
+    workload = dc.MemSweep(['a4'], [(0, [0])])
     try:
         kdamond = sample.start(chk, what, workload.pid)
     finally:
@@ -246,7 +245,7 @@ def life_cycle(chk, sample):
     if kdamond:
         t0 = time.monotonic()
         sample.expect_stopped(chk, what, kdamond, EXIT_TIMEOUT)
-        sc.log('%s: kdamond gone %.1f s after the process' %
+        dc.log('%s: kdamond gone %.1f s after the process' %
                (what, time.monotonic() - t0))
     # Writing N to what stopped by itself is fine.
     chk.expect(set_param('enable', 'N') == 0, '%s: enable N failed' % what)
@@ -255,12 +254,12 @@ def life_cycle(chk, sample):
 
 def test(chk):
     if not os.path.isdir(PARAMS):
-        mc.skip('needs CONFIG_SAMPLE_DAMON_PRCL (no %s)' % PARAMS)
+        dc.skip('needs CONFIG_SAMPLE_DAMON_PRCL (no %s)' % PARAMS)
     if param('enable') != 'N':
-        mc.skip('damon_sample_prcl is enabled already')
+        dc.skip('damon_sample_prcl is enabled already')
     sample = Sample()
-    kmsg = sc.Kmsg()
-    swap = mc.Swap('512M')
+    kmsg = dc.Kmsg()
+    swap = dc.Swap('512M')
     try:
         reclaim(chk, sample, kmsg)
         life_cycle(chk, sample)
@@ -271,7 +270,7 @@ def test(chk):
 
 
 def main():
-    return mc.run(test, modules=())
+    return dc.run_modules(test, modules=())
 
 
 if __name__ == '__main__':

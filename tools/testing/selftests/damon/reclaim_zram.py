@@ -37,8 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 COLD_MIB = 128
 HOT_MIB = 64
@@ -72,7 +71,7 @@ HOT_MAX_MAJFLT = 0.1    # share of the hot buffer's pages
 SKIP_ANON_S = 20
 SKIP_ANON_MIN_RESIDENT = 0.95
 STATS_MIN_SHARE = 0.9   # of the cold buffer's drop
-STATS_SLACK = 32 * mc.MIB
+STATS_SLACK = 32 * dc.MIB
 STATS_TIMEOUT = 20      # s for the stats to catch up with the drop
 
 
@@ -86,7 +85,7 @@ def hot_looks(chk, what, workload):
     for _ in range(HOT_LOOKS):
         looks.append(workload.residency(1)[0])
         time.sleep(1)
-    sc.log('%s: hot buffer resident: %s' % (
+    dc.log('%s: hot buffer resident: %s' % (
         what, ', '.join('%.1f%%' % (p * 100) for p in looks)))
     chk.expect(min(looks) >= HOT_MIN_RESIDENT,
                '%s: the hot buffer dropped to %.1f%% resident, want at '
@@ -96,24 +95,24 @@ def hot_looks(chk, what, workload):
 
 def reclaim(chk, mod):
     what = 'skip_anon N'
-    workload = mc.Workload(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
+    workload = dc.MemSweep(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
                            [(0, [1])])
     try:
         mod.set(skip_anon='N')
         flt0 = majflt(workload.pid)
-        pswpout0 = mc.vmstat('pswpout')
-        cached0 = mc.meminfo()['Cached']
+        pswpout0 = dc.vmstat('pswpout')
+        cached0 = dc.meminfo()['Cached']
         pid = mod.start(chk, what)
         if not pid:
             return
         st0 = mod.stats(STATS)
         t0 = time.monotonic()
-        gone = mc.wait_for(
+        gone = dc.wait_for(
             lambda: workload.residency(0)[0] <= COLD_MAX_RESIDENT,
             COLD_DEADLINE, 1)
         took = time.monotonic() - t0
         present, swapped = workload.residency(0)
-        sc.log('%s: cold buffer %.0f%% resident, %.0f%% swapped after '
+        dc.log('%s: cold buffer %.0f%% resident, %.0f%% swapped after '
                '%.1f s' % (what, present * 100, swapped * 100, took))
         chk.expect(gone, '%s: the cold buffer is still %.0f%% resident '
                    'after %d s, want at most %.0f%%' % (
@@ -121,8 +120,8 @@ def reclaim(chk, mod):
                        COLD_MAX_RESIDENT * 100))
         hot_looks(chk, what, workload)
         faults = majflt(workload.pid) - flt0
-        hot_pages = HOT_MIB * mc.MIB // mc.PAGE_SIZE
-        sc.log('%s: %d major faults in the workload' % (what, faults))
+        hot_pages = HOT_MIB * dc.MIB // dc.PAGE_SIZE
+        dc.log('%s: %d major faults in the workload' % (what, faults))
         chk.expect(faults <= HOT_MAX_MAJFLT * hot_pages,
                    '%s: the workload took %d major faults, more than '
                    '%.0f%% of the hot buffer\'s pages' % (
@@ -130,16 +129,16 @@ def reclaim(chk, mod):
         chk.expect(workload.alive(), '%s: the workload died' % what)
 
         def dropped():
-            return (1 - workload.residency(0)[0]) * COLD_MIB * mc.MIB
+            return (1 - workload.residency(0)[0]) * COLD_MIB * dc.MIB
 
         # The module copies its stats out every few seconds.
-        mc.wait_for(lambda: mod.grown(st0, mod.stats(STATS))[
+        dc.wait_for(lambda: mod.grown(st0, mod.stats(STATS))[
             'bytes_reclaimed_regions'] >= STATS_MIN_SHARE * dropped(),
             STATS_TIMEOUT, 1)
         st = mod.stats(STATS)
         check_stats(chk, what, st0, st, dropped(),
-                    (mc.vmstat('pswpout') - pswpout0) * mc.PAGE_SIZE,
-                    max(0, cached0 - mc.meminfo()['Cached']))
+                    (dc.vmstat('pswpout') - pswpout0) * dc.PAGE_SIZE,
+                    max(0, cached0 - dc.meminfo()['Cached']))
         mod.stop(chk, what, pid)
     finally:
         mod.cleanup()
@@ -147,11 +146,11 @@ def reclaim(chk, mod):
 
 
 def check_stats(chk, what, st0, st, dropped, swapped_out, cache_lost):
-    d = mc.Module.grown(st0, st)
-    sc.log('%s: stats %s (at start %s); the cold buffer lost %.1f MiB, '
+    d = dc.Module.grown(st0, st)
+    dc.log('%s: stats %s (at start %s); the cold buffer lost %.1f MiB, '
            '%.1f MiB swapped out, page cache lost %.1f MiB' % (
-               what, st, st0, dropped / mc.MIB, swapped_out / mc.MIB,
-               cache_lost / mc.MIB))
+               what, st, st0, dropped / dc.MIB, swapped_out / dc.MIB,
+               cache_lost / dc.MIB))
     chk.expect(d['nr_reclaimed_regions'] > 0, '%s: nr_reclaimed_regions '
                'did not grow' % what)
     chk.expect(st['nr_reclaim_tried_regions'] >= st['nr_reclaimed_regions'],
@@ -168,20 +167,20 @@ def check_stats(chk, what, st0, st, dropped, swapped_out, cache_lost):
     chk.expect(got >= STATS_MIN_SHARE * dropped,
                '%s: bytes_reclaimed_regions grew by %.1f MiB, less than '
                '%.0f%% of the %.1f MiB the cold buffer lost' % (
-                   what, got / mc.MIB, STATS_MIN_SHARE * 100,
-                   dropped / mc.MIB))
+                   what, got / dc.MIB, STATS_MIN_SHARE * 100,
+                   dropped / dc.MIB))
     most = swapped_out + cache_lost + STATS_SLACK
     chk.expect(got <= most,
                '%s: bytes_reclaimed_regions grew by %.1f MiB, more than '
                'went to swap (%.1f MiB) and left the page cache (%.1f '
                'MiB), plus %d MiB' % (
-                   what, got / mc.MIB, swapped_out / mc.MIB,
-                   cache_lost / mc.MIB, STATS_SLACK // mc.MIB))
+                   what, got / dc.MIB, swapped_out / dc.MIB,
+                   cache_lost / dc.MIB, STATS_SLACK // dc.MIB))
 
 
 def skip_anon(chk, mod):
     what = 'skip_anon Y'
-    workload = mc.Workload(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
+    workload = dc.MemSweep(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
                            [(0, [1])])
     try:
         mod.set(skip_anon='Y')
@@ -195,7 +194,7 @@ def skip_anon(chk, mod):
             lows.append(workload.residency(0)[0])
             time.sleep(1)
         st = mod.stats(STATS)
-        sc.log('%s: cold buffer resident, lowest %.1f%%, last %.1f%%; '
+        dc.log('%s: cold buffer resident, lowest %.1f%%, last %.1f%%; '
                'stats %s' % (what, min(lows) * 100, lows[-1] * 100, st))
         chk.expect(mod.grown(st0, st)['nr_reclaim_tried_regions'] > 0,
                    '%s: nr_reclaim_tried_regions stayed at %d in %d s' % (
@@ -213,9 +212,9 @@ def skip_anon(chk, mod):
 
 
 def test(chk):
-    mod, = mc.need(mc.RECLAIM)
+    mod, = dc.need(dc.RECLAIM)
     mod.set(**PARAMS)
-    swap = mc.Swap('512M')
+    swap = dc.Swap('512M')
     try:
         reclaim(chk, mod)
         skip_anon(chk, mod)
@@ -225,8 +224,8 @@ def test(chk):
 
 def main():
     if os.geteuid() != 0:
-        mc.skip('needs root')
-    return mc.run(test, modules=(mc.RECLAIM,))
+        dc.skip('needs root')
+    return dc.run_modules(test, modules=(dc.RECLAIM,))
 
 
 if __name__ == '__main__':

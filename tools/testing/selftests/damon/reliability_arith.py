@@ -30,19 +30,18 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reliability_common as rc   # noqa: E402
-import sysfs_common as sc         # noqa: E402
+import damon_common as dc   # noqa: E402
 
-log = rc.log
+log = dc.log
 # UINT_MAX / 10000: the most samples an aggregation window may hold.
-MAX_WINDOW = rc.UINT_MAX // 10000
-SAMPLE = os.path.join(sc.INTERVALS, 'sample_us')
-AGGR = os.path.join(sc.INTERVALS, 'aggr_us')
+MAX_WINDOW = dc.UINT_MAX // 10000
+SAMPLE = os.path.join(dc.INTERVALS, 'sample_us')
+AGGR = os.path.join(dc.INTERVALS, 'aggr_us')
 
 
 def set_intervals(sample_us, aggr_us):
-    sc.must_write(SAMPLE, sample_us)
-    sc.must_write(AGGR, aggr_us)
+    dc.must_write(SAMPLE, sample_us)
+    dc.must_write(AGGR, aggr_us)
 
 
 def grows(case, what, before, after, field='nr_tried'):
@@ -59,17 +58,17 @@ def window_overflow(case):
     samples than that holds must be refused, not wrap around."""
     refused = [(1, 1 << 32), (1, MAX_WINDOW + 1), (0, MAX_WINDOW + 1),
                (1000, (MAX_WINDOW + 1) * 1000), (10, (MAX_WINDOW + 1) * 10),
-               (1, rc.ULONG_MAX)]
-    workload = sc.Workload(1, 4, [(0, None)])
+               (1, dc.ULONG_MAX)]
+    workload = dc.Workload(1, 4, [(0, None)])
     try:
-        rc.build(sc.config([workload.pid]), [rc.scheme()])
+        dc.build(dc.config([workload.pid]), [dc.scheme()])
         for sample_us, aggr_us in refused:
             what = 'on at sample_us %d, aggr_us %d' % (sample_us, aggr_us)
             set_intervals(sample_us, aggr_us)
             case.call(what, 'on', want=errno.EINVAL)
-            case.expect(sc.state() == 'off' and sc.kdamond_pid() == -1,
+            case.expect(dc.state() == 'off' and dc.kdamond_pid() == -1,
                         '%s: state %s, pid %d, want off and -1' % (
-                            what, sc.state(), sc.kdamond_pid()))
+                            what, dc.state(), dc.kdamond_pid()))
         # Exactly MAX_WINDOW samples fit.
         set_intervals(1000, MAX_WINDOW * 1000)
         what = 'on at a window of %d samples' % MAX_WINDOW
@@ -107,9 +106,9 @@ def window_overflow(case):
         workload.kill()
 
 
-WEIGHTS = [(0, rc.UINT_MAX, 1), (0, 1 << 31, 1 << 31),
-           (0, rc.UINT_MAX, rc.UINT_MAX),
-           (rc.UINT_MAX, rc.UINT_MAX, rc.UINT_MAX)]
+WEIGHTS = [(0, dc.UINT_MAX, 1), (0, 1 << 31, 1 << 31),
+           (0, dc.UINT_MAX, dc.UINT_MAX),
+           (dc.UINT_MAX, dc.UINT_MAX, dc.UINT_MAX)]
 
 
 def quota_weights(case):
@@ -118,12 +117,12 @@ def quota_weights(case):
     UINT_MAX must not overflow into a division by zero or a scheme that
     stops trying regions."""
     # One hot and one idle buffer, so that the scores differ.
-    workload = sc.Workload(2, 4, [(0, [0])])
+    workload = dc.Workload(2, 4, [(0, [0])])
     try:
         for weights in WEIGHTS:
             what = 'weights (sz, nr_accesses, age) %s' % (weights,)
-            rc.build(sc.config([workload.pid]),
-                     [rc.scheme(quota_bytes=4096 * 16,
+            dc.build(dc.config([workload.pid]),
+                     [dc.scheme(quota_bytes=4096 * 16,
                                 reset_interval_ms=200, weights=weights)])
             pid = case.turn_on(what)
             if not pid:
@@ -137,7 +136,7 @@ def quota_weights(case):
                 log('%s: nr_tried %d, 2 s later %d' % (
                     what, before[0]['nr_tried'], after[0]['nr_tried']))
             case.turn_off(what, pid)
-            sc.cleanup()
+            dc.cleanup()
     finally:
         workload.kill()
 
@@ -149,9 +148,9 @@ CPU_WATCH = 3
 
 def expect_idle(case, what, pid, secs=CPU_WATCH):
     time.sleep(0.5)     # for what starting or a command left to do
-    c0 = rc.cpu_secs(pid)
+    c0 = dc.cpu_secs(pid)
     time.sleep(secs)
-    c1 = rc.cpu_secs(pid)
+    c1 = dc.cpu_secs(pid)
     if not case.expect(c0 is not None and c1 is not None,
                        '%s: kdamond %d is gone' % (what, pid)):
         return
@@ -166,60 +165,60 @@ def huge_intervals(case):
     """Failure class: huge intervals.  A deadline of now plus 2^64 - 1 or
     2^63 us must not wrap around into the past (a kdamond that spins), and
     a kdamond sleeping that long must still wake for commands and off."""
-    workload = sc.Workload(1, 4, [(0, None)])
+    workload = dc.Workload(1, 4, [(0, None)])
     try:
-        for interval in (rc.U64_MAX, 1 << 63):
+        for interval in (dc.U64_MAX, 1 << 63):
             what = 'sample_us = aggr_us = %d' % interval
-            rc.build(sc.config([workload.pid], sample_us=interval,
-                               aggr_us=interval), [rc.scheme()])
+            dc.build(dc.config([workload.pid], sample_us=interval,
+                               aggr_us=interval), [dc.scheme()])
             pid = case.turn_on(what)
             if not pid:
                 continue
             expect_idle(case, what, pid)
             for cmd in ('update_schemes_stats', 'commit'):
-                case.call(what, cmd, want=0, timeout=rc.PROMPT)
+                case.call(what, cmd, want=0, timeout=dc.PROMPT)
             case.expect_on(what, pid)
             expect_idle(case, what + ', after the commands', pid, 2)
-            case.turn_off(what, pid, timeout=rc.PROMPT)
-            sc.cleanup()
+            case.turn_off(what, pid, timeout=dc.PROMPT)
+            dc.cleanup()
 
-        rate = rc.free_mem_rate()
+        rate = dc.free_mem_rate()
         if rate == 0:
-            raise rc.Skip('no free memory for the watermarks to be above')
-        for interval in (rc.U64_MAX, 1 << 63):
+            raise dc.Skip('no free memory for the watermarks to be above')
+        for interval in (dc.U64_MAX, 1 << 63):
             what = 'watermarks checked every %d us, inactive' % interval
-            rc.build(sc.config([workload.pid]),
-                     [rc.inactive_scheme(interval)])
+            dc.build(dc.config([workload.pid]),
+                     [dc.inactive_scheme(interval)])
             pid = case.turn_on(what)
             if not pid:
                 continue
             expect_idle(case, what, pid)
             for cmd in ('update_schemes_stats', 'commit'):
-                case.call(what, cmd, want=0, timeout=rc.PROMPT)
+                case.call(what, cmd, want=0, timeout=dc.PROMPT)
             # No pass will come: the walk is canceled rather than kept
             # waiting for the watermarks to be checked again.
             case.call(what, 'update_schemes_tried_regions',
-                      want=(0, errno.ECANCELED), timeout=rc.PROMPT)
+                      want=(0, errno.ECANCELED), timeout=dc.PROMPT)
             case.expect_on(what, pid)
             expect_idle(case, what + ', after the commands', pid, 2)
-            case.turn_off(what, pid, timeout=rc.PROMPT)
-            sc.cleanup()
+            case.turn_off(what, pid, timeout=dc.PROMPT)
+            dc.cleanup()
     finally:
         workload.kill()
 
 
-QUOTA = 16 * rc.PAGE_SIZE
+QUOTA = 16 * dc.PAGE_SIZE
 
 
 def reset_interval(case):
     """Failure class: reset interval truncation.  reset_interval_ms 2^32
     passed to a 32-bit msecs_to_jiffies() becomes 0: a new quota window
     at every pass, and the quota no limit at all."""
-    workload = sc.Workload(2, 4, [(0, [0, 1])])
+    workload = dc.Workload(2, 4, [(0, [0, 1])])
     try:
         what = 'reset_interval_ms 2^32'
-        rc.build(sc.config([workload.pid]),
-                 [rc.scheme(quota_bytes=QUOTA, reset_interval_ms=1 << 32)])
+        dc.build(dc.config([workload.pid]),
+                 [dc.scheme(quota_bytes=QUOTA, reset_interval_ms=1 << 32)])
         pid = case.turn_on(what)
         if not pid:
             return
@@ -250,12 +249,12 @@ def quota_below_page(case):
     """Failure class: effective quota below a page.  Schemes charge whole
     pages; a quota rounded down to no page at all must not stall the
     scheme for good."""
-    workload = sc.Workload(2, 4, [(0, [0, 1])])
+    workload = dc.Workload(2, 4, [(0, [0, 1])])
     try:
-        for quota in (1, rc.PAGE_SIZE - 1):
+        for quota in (1, dc.PAGE_SIZE - 1):
             what = 'quotas/bytes %d' % quota
-            rc.build(sc.config([workload.pid]),
-                     [rc.scheme(quota_bytes=quota, reset_interval_ms=100)])
+            dc.build(dc.config([workload.pid]),
+                     [dc.scheme(quota_bytes=quota, reset_interval_ms=100)])
             pid = case.turn_on(what)
             if not pid:
                 continue
@@ -268,7 +267,7 @@ def quota_below_page(case):
                     what, before[0]['sz_tried'], after[0]['sz_tried']))
             case.expect_on(what, pid)
             case.turn_off(what, pid)
-            sc.cleanup()
+            dc.cleanup()
     finally:
         workload.kill()
 
@@ -285,10 +284,10 @@ def merge_loop(case):
     that wraps around before it reaches the window's samples (which the
     window limit of window_overflow keeps far below 2^31)."""
     # Pairs of adjacent one-page regions, a page apart from the next pair.
-    workload = sc.Workload(1, 8, [(0, [0])])
+    workload = dc.Workload(1, 8, [(0, [0])])
     try:
         start, end = workload.buffers[0]
-        page = rc.PAGE_SIZE
+        page = dc.PAGE_SIZE
         regions = []
         for i in range(NR_SMALL_REGIONS // 2):
             base = start + 3 * i * page
@@ -299,9 +298,9 @@ def merge_loop(case):
         t0 = time.monotonic()
         # Checking 1000 regions keeps an emulated kdamond busy: sampling
         # every 20 ms leaves the guest some time for the rest.
-        rc.build(sc.config([workload.pid], ops='fvaddr', regions=[regions],
+        dc.build(dc.config([workload.pid], ops='fvaddr', regions=[regions],
                            sample_us=20000, aggr_us=200000, min_nr=3,
-                           max_nr=3), [rc.scheme()])
+                           max_nr=3), [dc.scheme()])
         log('%s: written in %.1f s' % (what, time.monotonic() - t0))
         pid = case.turn_on(what)
         if not pid:
@@ -313,10 +312,10 @@ def merge_loop(case):
         for i in range(3):
             time.sleep(1)
             for cmd in ('update_schemes_stats', 'commit'):
-                c = rc.Call(rc.STATE, cmd)
+                c = dc.Call(dc.STATE, cmd)
                 case.finished(c, what, MERGE_RETURN)
                 case.expect(c.err == 0, '%s: %s failed with %s' % (
-                    what, cmd, sc.errno_name(c.err)))
+                    what, cmd, dc.errno_name(c.err)))
                 took.append('%s %.2f s' % (cmd, c.took()))
         log('%s: %s' % (what, ', '.join(took)))
         case.expect_on(what, pid)
@@ -339,4 +338,4 @@ CASES = [
 ]
 
 if __name__ == '__main__':
-    sys.exit(rc.main(CASES))
+    sys.exit(dc.run_cases(CASES))

@@ -28,10 +28,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reliability_common as rc   # noqa: E402
-import sysfs_common as sc         # noqa: E402
+import damon_common as dc   # noqa: E402
 
-log = rc.log
+log = dc.log
 
 MEMCG_WRITES = 1000
 # Up to 4094 bytes: a value and its newline must fit the page a sysfs
@@ -44,8 +43,8 @@ def memcg_path_reads(case):
     """Failure class: torn or freed string reads.  memcg_path is the one
     file whose value is a pointer: a read racing a write must copy a
     whole string, never one being freed."""
-    rc.build(sc.config([]), [rc.scheme(filters=[{'type': 'memcg'}])])
-    path = os.path.join(sc.SCHEMES, '0', 'filters', '0', 'memcg_path')
+    dc.build(dc.config([]), [dc.scheme(filters=[{'type': 'memcg'}])])
+    path = os.path.join(dc.SCHEMES, '0', 'filters', '0', 'memcg_path')
     valid = set(MEMCG_VALUES) | {''}
     bad = []
     nr_reads = [0]
@@ -63,7 +62,7 @@ def memcg_path_reads(case):
     def writer():
         try:
             for i in range(MEMCG_WRITES):
-                err = sc.write(path, MEMCG_VALUES[i % len(MEMCG_VALUES)])
+                err = dc.write(path, MEMCG_VALUES[i % len(MEMCG_VALUES)])
                 if err:
                     write_errs.append(err)
         finally:
@@ -78,16 +77,16 @@ def memcg_path_reads(case):
         if th.is_alive():
             case.fail('a reader or the writer of memcg_path did not '
                       'finish in 60 s')
-            raise rc.Wedged('memcg_path')
+            raise dc.Wedged('memcg_path')
     log('%d writes, %d reads' % (MEMCG_WRITES, nr_reads[0]))
     case.expect(not write_errs, '%d writes failed, e.g. with %s' % (
-        len(write_errs), sc.errno_name(write_errs[0]) if write_errs
+        len(write_errs), dc.errno_name(write_errs[0]) if write_errs
         else ''))
     case.expect(nr_reads[0] > 0, 'no read finished')
     case.expect(not bad, '%d reads returned none of the values written, '
                 'e.g. %r' % (len(bad), bad[:3]))
     last = MEMCG_VALUES[(MEMCG_WRITES - 1) % len(MEMCG_VALUES)]
-    case.expect(sc.read(path) == last, 'memcg_path does not read the last '
+    case.expect(dc.read(path) == last, 'memcg_path does not read the last '
                 'value written')
 
 
@@ -114,7 +113,7 @@ def pid_slab_objects():
     except OSError:
         pass
     # Free objects in per-CPU slabs count as active: flush those first.
-    sc.write(os.path.join(SLAB, 'shrink'), '1')
+    dc.write(os.path.join(SLAB, 'shrink'), '1')
     try:
         with open('/proc/slabinfo') as f:
             for line in f:
@@ -134,47 +133,47 @@ def pid_refs_phase(case, what, nr, new_task, keep=None):
     on anew once it stopped (after the last one exited)."""
     t0 = time.monotonic()
     nr_on = nr_commit = 0
-    pid_target = os.path.join(sc.target_dir(1 if keep else 0), 'pid_target')
+    pid_target = os.path.join(dc.target_dir(1 if keep else 0), 'pid_target')
     # No thread per write here (it would double the time): a watchdog.
-    dog = rc.Watchdog(what)
+    dog = dc.Watchdog(what)
     task = new_task()
     try:
-        rc.build(sc.config([keep.pid, task.pid] if keep else [task.pid]),
-                 [rc.scheme()])
+        dc.build(dc.config([keep.pid, task.pid] if keep else [task.pid]),
+                 [dc.scheme()])
         for i in range(nr):
             if i:
                 task = new_task()
             dog.poke('iteration %d' % i)
-            sc.must_write(pid_target, task.pid)
+            dc.must_write(pid_target, task.pid)
             err = None
             # Beside a process, it runs from the first on.
-            if (keep and i) or sc.state() == 'on':
-                err = sc.write(rc.STATE, 'commit')
+            if (keep and i) or dc.state() == 'on':
+                err = dc.write(dc.STATE, 'commit')
                 nr_commit += not err
             if err is None or (err in (errno.EINVAL, errno.ECANCELED) and
                                not keep):
                 # Not on yet, or stopped by itself (before or during the
                 # commit): on, once the stop is complete.
                 for _ in range(100):
-                    err = sc.write(rc.STATE, 'on')
+                    err = dc.write(dc.STATE, 'on')
                     if err != errno.EBUSY:
                         break
                     time.sleep(0.01)
                 nr_on += not err
             if not case.expect(err == 0, '%s: iteration %d: on or commit '
                                'failed with %s' % (what, i,
-                                                   sc.errno_name(err))):
+                                                   dc.errno_name(err))):
                 return
             task.end()
         dog.poke('off')
-        err = sc.write(rc.STATE, 'off')
+        err = dc.write(dc.STATE, 'off')
         case.expect(err in (0, errno.EPERM), '%s: off failed with %s' % (
-            what, sc.errno_name(err)))
-        sc.expect_off(case, what, -1)
+            what, dc.errno_name(err)))
+        dc.expect_off(case, what, -1)
     finally:
         task.end()
         dog.poke('cleanup')
-        sc.cleanup()
+        dc.cleanup()
         dog.end()
         log('%s: %d targets, %d on, %d commit, in %.1f s' % (
             what, nr, nr_on, nr_commit, time.monotonic() - t0))
@@ -185,18 +184,18 @@ def pid_refs(case):
     a reference on its task's struct pid from the on or commit that named
     it to when it is dropped (replaced, or its kdamond stopped)."""
     # A round first, so that the caches are warm when counted.
-    pid_refs_phase(case, 'warm up', 50, rc.ThreadTarget)
+    pid_refs_phase(case, 'warm up', 50, dc.ThreadTarget)
     objs0 = pid_slab_objects()
-    keep = rc.Child()
+    keep = dc.Child()
     try:
         pid_refs_phase(case, 'threads committed beside a process',
-                       NR_THREAD_REFS, rc.ThreadTarget, keep)
+                       NR_THREAD_REFS, dc.ThreadTarget, keep)
         pid_refs_phase(case, 'processes committed beside a process',
-                       NR_PROC_REFS // 2, rc.Child, keep)
+                       NR_PROC_REFS // 2, dc.Child, keep)
     finally:
         keep.end()
-    pid_refs_phase(case, 'threads alone', NR_THREAD_REFS, rc.ThreadTarget)
-    pid_refs_phase(case, 'processes alone', NR_PROC_REFS // 2, rc.Child)
+    pid_refs_phase(case, 'threads alone', NR_THREAD_REFS, dc.ThreadTarget)
+    pid_refs_phase(case, 'processes alone', NR_PROC_REFS // 2, dc.Child)
     if objs0 is None:
         log('no pid slab cache of its own: leaks are left to kmemleak')
         return
@@ -207,7 +206,7 @@ def pid_refs(case):
         n = pid_slab_objects()
         return n if n - objs0 < nr // 4 else None
 
-    objs1 = sc.wait_for(settled, 5, 0.5) or pid_slab_objects()
+    objs1 = dc.wait_for(settled, 5, 0.5) or pid_slab_objects()
     log('pid slab: %d active objects before, %d after %d targets' % (
         objs0, objs1, nr))
     case.expect(objs1 - objs0 < nr // 4, 'the pid slab grew by %d objects '
@@ -220,12 +219,12 @@ SIGNED = ('pid_target', 'target_nid', 'nid')
 def numeric_files():
     """Writable files of the tree that read a number; state aside."""
     files = []
-    for path in sc.walk_files(sc.ADMIN):
+    for path in dc.walk_files(dc.ADMIN):
         if os.path.basename(path) == 'state':
             continue
         if not os.stat(path).st_mode & 0o200:
             continue
-        if re.fullmatch(r'-?\d+', sc.read(path)):
+        if re.fullmatch(r'-?\d+', dc.read(path)):
             files.append(path)
     return files
 
@@ -233,34 +232,34 @@ def numeric_files():
 def on_or_refused(case, what):
     """on either fails with EINVAL or starts a kdamond that off stops."""
     err = case.call(what, 'on')
-    log('%s: on gave %s' % (what, sc.errno_name(err)))
+    log('%s: on gave %s' % (what, dc.errno_name(err)))
     if err:
         case.expect_errno(err, errno.EINVAL, what + ': on')
-        case.expect(sc.state() == 'off', '%s: state %s after a refused '
-                    'on' % (what, sc.state()))
+        case.expect(dc.state() == 'off', '%s: state %s after a refused '
+                    'on' % (what, dc.state()))
         return
-    pid = sc.kdamond_pid()
+    pid = dc.kdamond_pid()
     time.sleep(2)
-    errs = ['%s %s' % (cmd, sc.errno_name(case.call(what, cmd)))
+    errs = ['%s %s' % (cmd, dc.errno_name(case.call(what, cmd)))
             for cmd in ('update_schemes_stats',
                         'update_schemes_effective_quotas', 'commit')]
     log('%s: %s' % (what, ', '.join(errs)))
-    if sc.state() == 'on':
+    if dc.state() == 'on':
         case.turn_off(what, pid)
     else:
         log('%s: the kdamond stopped by itself' % what)
-        sc.expect_off(case, what, pid)
+        dc.expect_off(case, what, pid)
 
 
 def huge_values(case):
     """Failure class: out of range numbers.  Every number goes through
     the same parser and into the same unsigned longs; anything it takes
     must be safe for DAMON to run with."""
-    workload = sc.Workload(1, 4, [(0, None)])
+    workload = dc.Workload(1, 4, [(0, None)])
     try:
         start, end = workload.buffers[0]
-        rc.build(sc.config([workload.pid], regions=[[(start, end)]]),
-                 [rc.scheme(goals=[('user_input', 100, 50)],
+        dc.build(dc.config([workload.pid], regions=[[(start, end)]]),
+                 [dc.scheme(goals=[('user_input', 100, 50)],
                             filters=[{'type': 'addr', 'addr_start': start,
                                       'addr_end': end}])])
         files = numeric_files()
@@ -277,22 +276,22 @@ def huge_values(case):
         for path in files:
             if os.path.basename(path).startswith('nr_'):
                 continue
-            err = case.call(what, str(rc.U64_MAX), path=path)
+            err = case.call(what, str(dc.U64_MAX), path=path)
             case.expect_errno(err, (0, errno.EINVAL, errno.ERANGE),
-                              '%s to %s' % (what, sc.rel(path)))
+                              '%s to %s' % (what, dc.rel(path)))
             taken += not err
         log('%s: taken by %d files' % (what, taken))
         on_or_refused(case, what + ' everywhere')
         # The regions (start = end) are refused for sure: without them.
-        sc.must_write(os.path.join(sc.target_dir(0), 'regions',
+        dc.must_write(os.path.join(dc.target_dir(0), 'regions',
                                    'nr_regions'), 0)
         on_or_refused(case, what + ' everywhere, but no regions')
         # What is sure to be refused back to sane values, so that the
         # kdamond gets to run with the rest: up to 2^20 regions, an
         # address filter of start < end.
-        sc.must_write(os.path.join(sc.NR_REGIONS, 'min'), 10)
-        sc.must_write(os.path.join(sc.NR_REGIONS, 'max'), 1000)
-        sc.must_write(os.path.join(sc.SCHEMES, '0', 'filters', '0',
+        dc.must_write(os.path.join(dc.NR_REGIONS, 'min'), 10)
+        dc.must_write(os.path.join(dc.NR_REGIONS, 'max'), 1000)
+        dc.must_write(os.path.join(dc.SCHEMES, '0', 'filters', '0',
                                    'addr_start'), 0)
         on_or_refused(case, what + ' everywhere but the region bounds and '
                       'the address filter')
@@ -300,8 +299,8 @@ def huge_values(case):
         # weights at 2^64 - 1 are worked with.
         for name, val in (('sample_us', 5000), ('aggr_us', 100000),
                           ('update_us', 1000000)):
-            sc.must_write(os.path.join(sc.INTERVALS, name), val)
-        sc.must_write(os.path.join(sc.SCHEMES, '0', 'apply_interval_us'), 0)
+            dc.must_write(os.path.join(dc.INTERVALS, name), val)
+        dc.must_write(os.path.join(dc.SCHEMES, '0', 'apply_interval_us'), 0)
         on_or_refused(case, what + ' in the scheme only')
 
         what = '-1'
@@ -309,7 +308,7 @@ def huge_values(case):
             name = os.path.basename(path)
             err = case.call(what, '-1', path=path)
             want = 0 if name in SIGNED else errno.EINVAL
-            case.expect_errno(err, want, '%s to %s' % (what, sc.rel(path)))
+            case.expect_errno(err, want, '%s to %s' % (what, dc.rel(path)))
         on_or_refused(case, what + ' everywhere')
     finally:
         workload.kill()
@@ -324,4 +323,4 @@ CASES = [
 ]
 
 if __name__ == '__main__':
-    sys.exit(rc.main(CASES))
+    sys.exit(dc.run_cases(CASES))

@@ -23,8 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import damos_common as dc   # noqa: E402
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 LONG_APPLY_US = 30000000
 KILL_AFTER = 1.0        # s into the wait at which the writer is killed
@@ -73,34 +72,34 @@ def kill_waiting(chk, keyword):
         # Do not leave it behind for the other tests.
         reaped_within(pid, LONG_APPLY_US / 1000000 + 10)
         return
-    sc.log('%s: killed writer gone in %.2f s' %
+    dc.log('%s: killed writer gone in %.2f s' %
            (keyword, time.monotonic() - t0))
 
 
 def timed(chk, keyword, want=0):
     t0 = time.monotonic()
-    err = sc.write(dc.STATE, keyword)
+    err = dc.write(dc.STATE, keyword)
     took = time.monotonic() - t0
     chk.expect_errno(err, want, keyword)
     chk.expect(took < QUICK, '%s took %.1f s' % (keyword, took))
 
 
 def test(chk):
-    workload = sc.Workload(2, 8, [(0, [0])])
+    workload = dc.Workload(2, 8, [(0, [0])])
     try:
-        dc.build(sc.config([workload.pid]),
+        dc.build(dc.config([workload.pid]),
                  [dc.scheme(apply_interval_us=LONG_APPLY_US)])
-        kdamond = sc.turn_on(chk, 'on')
+        kdamond = dc.turn_on(chk, 'on')
         if not kdamond:
             return
         kill_waiting(chk, 'update_schemes_tried_regions')
-        chk.expect(sc.state() == 'on', 'kdamond not on after the kill')
+        chk.expect(dc.state() == 'on', 'kdamond not on after the kill')
         timed(chk, 'update_schemes_stats')
         kill_waiting(chk, 'update_schemes_tried_bytes')
         kill_waiting(chk, 'update_schemes_tried_regions')
         timed(chk, 'commit')
         t0 = time.monotonic()
-        sc.turn_off(chk, 'off after the kills', kdamond)
+        dc.turn_off(chk, 'off after the kills', kdamond)
         chk.expect(time.monotonic() - t0 < QUICK, 'off took %.1f s' %
                    (time.monotonic() - t0))
     finally:

@@ -32,20 +32,19 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reliability_common as rc   # noqa: E402
-import sysfs_common as sc         # noqa: E402
+import damon_common as dc   # noqa: E402
 
-log = rc.log
-PID = os.path.join(sc.KDAMOND, 'pid')
+log = dc.log
+PID = os.path.join(dc.KDAMOND, 'pid')
 
 
 def state_pid_reads(case):
     """Failure class: state and pid reads racing on and off.  A read
     must see a kdamond either running or not, never one half set up or
     half torn down."""
-    workload = sc.Workload(1, 4, [(0, None)])
+    workload = dc.Workload(1, 4, [(0, None)])
     try:
-        rc.build(sc.config([workload.pid]), [rc.scheme()])
+        dc.build(dc.config([workload.pid]), [dc.scheme()])
         bad = []
         nr_reads = [0]
         stop = threading.Event()
@@ -53,8 +52,8 @@ def state_pid_reads(case):
         def reader():
             while not stop.is_set():
                 try:
-                    st = sc.read(rc.STATE)
-                    pid = sc.read(PID)
+                    st = dc.read(dc.STATE)
+                    pid = dc.read(PID)
                 except OSError as e:
                     bad.append('read failed: %s' % e)
                     continue
@@ -70,16 +69,16 @@ def state_pid_reads(case):
                    for _ in range(2)]
         for r in readers:
             r.start()
-        toggler = rc.Hammer(('on', 'off'))
+        toggler = dc.Hammer(('on', 'off'))
         time.sleep(5)
         toggler.end(case, 'toggling on and off')
         stop.set()
         for r in readers:
-            r.join(rc.RETURN)
+            r.join(dc.RETURN)
             if r.is_alive():
                 case.fail('a reader of state and pid did not return in '
-                          '%d s' % rc.RETURN)
-                raise rc.Wedged('reader')
+                          '%d s' % dc.RETURN)
+                raise dc.Wedged('reader')
         log('%d writes (%s), %d reads' % (toggler.nr, toggler.summary(),
                                           nr_reads[0]))
         case.expect(not bad, '%d bad reads, e.g. %s' % (len(bad), bad[:5]))
@@ -88,10 +87,10 @@ def state_pid_reads(case):
                         kw)
         err = case.call('at the end', 'off')
         case.expect(err in (0, errno.EPERM), 'off at the end failed with '
-                    '%s' % sc.errno_name(err))
-        case.expect(sc.state() == 'off' and sc.kdamond_pid() == -1,
+                    '%s' % dc.errno_name(err))
+        case.expect(dc.state() == 'off' and dc.kdamond_pid() == -1,
                     'at the end: state %s, pid %d, want off and -1' %
-                    (sc.state(), sc.kdamond_pid()))
+                    (dc.state(), dc.kdamond_pid()))
     finally:
         workload.kill()
 
@@ -103,14 +102,14 @@ def calls_vs_states(case):
     """Failure class: damon_call() and damos_walk() against a kdamond
     that is inactive, stopping or stopped.  None of them may wait for a
     watermark check, nor for a kdamond that is gone."""
-    workload = sc.Workload(1, 4, [(0, [0])])
-    inactive = rc.inactive_scheme(WMARK_INTERVAL_US)
+    workload = dc.Workload(1, 4, [(0, [0])])
+    inactive = dc.inactive_scheme(WMARK_INTERVAL_US)
     try:
-        if rc.free_mem_rate() == 0:
-            raise rc.Skip('no free memory for the watermarks to be above')
+        if dc.free_mem_rate() == 0:
+            raise dc.Skip('no free memory for the watermarks to be above')
         for rnd in range(2):
             what = 'round %d, inactive' % rnd
-            rc.build(sc.config([workload.pid]), [inactive])
+            dc.build(dc.config([workload.pid]), [inactive])
             pid = case.turn_on(what)
             if not pid:
                 return
@@ -121,53 +120,53 @@ def calls_vs_states(case):
                     'update_schemes_tried_regions': (0, errno.ECANCELED),
                     'clear_schemes_tried_regions': 0,
                     'update_schemes_effective_quotas': 0}
-            for cmd in rc.COMMANDS:
-                case.call(what, cmd, want=want[cmd], timeout=rc.PROMPT)
-            case.call(what, 'on', want=errno.EBUSY, timeout=rc.PROMPT)
+            for cmd in dc.COMMANDS:
+                case.call(what, cmd, want=want[cmd], timeout=dc.PROMPT)
+            case.call(what, 'on', want=errno.EBUSY, timeout=dc.PROMPT)
             case.expect_on(what, pid)
 
             what = 'round %d, stopping %s' % (
                 rnd, 'while inactive' if rnd == 0 else 'while active')
             if rnd:
-                rc.configure_schemes([rc.scheme()])
+                dc.configure_schemes([dc.scheme()])
                 case.call(what, 'commit', want=0)
                 time.sleep(0.5)
-            hammers = [rc.Hammer(rc.COMMANDS[i::3]) for i in range(3)]
+            hammers = [dc.Hammer(dc.COMMANDS[i::3]) for i in range(3)]
             time.sleep(0.3)
-            off = rc.Call(rc.STATE, 'off')
-            case.finished(off, what, rc.RETURN)
+            off = dc.Call(dc.STATE, 'off')
+            case.finished(off, what, dc.RETURN)
             case.expect(off.err == 0, '%s: off failed with %s' % (
-                what, sc.errno_name(off.err)))
+                what, dc.errno_name(off.err)))
             log('%s: off took %.2f s' % (what, off.took()))
             time.sleep(0.3)
             for h in hammers:
                 h.end(case, what)
                 log('%s: %s' % (what, h.summary()))
-            sc.expect_off(case, what, pid)
+            dc.expect_off(case, what, pid)
 
             what = 'round %d, stopped' % rnd
-            for cmd in rc.COMMANDS:
+            for cmd in dc.COMMANDS:
                 case.call(what, cmd, want=(0, errno.EINVAL),
-                          timeout=rc.PROMPT)
-            case.call(what, 'off', timeout=rc.PROMPT)
-            case.expect(sc.state() == 'off' and sc.kdamond_pid() == -1,
-                        '%s: state %s, pid %d' % (what, sc.state(),
-                                                  sc.kdamond_pid()))
-            sc.cleanup()
+                          timeout=dc.PROMPT)
+            case.call(what, 'off', timeout=dc.PROMPT)
+            case.expect(dc.state() == 'off' and dc.kdamond_pid() == -1,
+                        '%s: state %s, pid %d' % (what, dc.state(),
+                                                  dc.kdamond_pid()))
+            dc.cleanup()
     finally:
         workload.kill()
 
 
 def nr_file(name):
     return {
-        'nr_contexts': os.path.join(sc.CONTEXTS, 'nr_contexts'),
-        'nr_schemes': rc.NR_SCHEMES,
-        'nr_targets': os.path.join(sc.TARGETS, 'nr_targets'),
-        'nr_goals': os.path.join(sc.SCHEMES, '0', 'quotas', 'goals',
+        'nr_contexts': os.path.join(dc.CONTEXTS, 'nr_contexts'),
+        'nr_schemes': dc.NR_SCHEMES,
+        'nr_targets': os.path.join(dc.TARGETS, 'nr_targets'),
+        'nr_goals': os.path.join(dc.SCHEMES, '0', 'quotas', 'goals',
                                  'nr_goals'),
-        'nr_filters': os.path.join(sc.SCHEMES, '0', 'filters',
+        'nr_filters': os.path.join(dc.SCHEMES, '0', 'filters',
                                    'nr_filters'),
-        'nr_regions': os.path.join(sc.target_dir(0), 'regions',
+        'nr_regions': os.path.join(dc.target_dir(0), 'regions',
                                    'nr_regions'),
     }[name]
 
@@ -176,16 +175,16 @@ def nr_zero_while_running(case):
     """Failure class: directories removed under a running kdamond.  The
     commands look up the files of a context that is gone, or half of it;
     none may crash or hang."""
-    workload = sc.Workload(1, 4, [(0, [0])])
+    workload = dc.Workload(1, 4, [(0, [0])])
     try:
         start, end = workload.buffers[0]
         for name in ('nr_contexts', 'nr_schemes', 'nr_targets', 'nr_goals',
                      'nr_filters', 'nr_regions'):
             what = name + ' 0 while running'
-            rc.build(sc.config([workload.pid], ops='fvaddr',
+            dc.build(dc.config([workload.pid], ops='fvaddr',
                                regions=[[(start, end)]], min_nr=3,
                                max_nr=30),
-                     [rc.scheme(goals=[('user_input', 100, 50)],
+                     [dc.scheme(goals=[('user_input', 100, 50)],
                                 filters=[{'type': 'addr',
                                           'addr_start': start,
                                           'addr_end': end}])])
@@ -194,18 +193,18 @@ def nr_zero_while_running(case):
                 continue
             err = case.call(what, '0', path=nr_file(name))
             case.expect(err == 0, '%s: writing 0 failed with %s' % (
-                what, sc.errno_name(err)))
+                what, dc.errno_name(err)))
             errs = []
-            for kw in rc.KEYWORDS:
+            for kw in dc.KEYWORDS:
                 if kw != 'off':
-                    errs.append('%s %s' % (kw, sc.errno_name(
+                    errs.append('%s %s' % (kw, dc.errno_name(
                         case.call(what, kw))))
             log('%s: %s' % (what, ', '.join(errs)))
             err = case.call(what, 'off')
             case.expect(err in (0, errno.EPERM), '%s: off failed with %s' %
-                        (what, sc.errno_name(err)))
-            sc.expect_off(case, what, pid)
-            sc.cleanup()
+                        (what, dc.errno_name(err)))
+            dc.expect_off(case, what, pid)
+            dc.cleanup()
     finally:
         workload.kill()
 
@@ -220,32 +219,32 @@ def self_exit_race(case):
     nr_done = 0
     for i in range(NR_SELF_EXITS):
         what = 'self exit %d' % i
-        child = rc.Child()
+        child = dc.Child()
         try:
-            rc.build(sc.config([child.pid]), [rc.scheme()])
+            dc.build(dc.config([child.pid]), [dc.scheme()])
             pid = case.turn_on(what)
             if not pid:
                 return
-            hammer = rc.Hammer(('update_schemes_stats', 'commit',
+            hammer = dc.Hammer(('update_schemes_stats', 'commit',
                                 'update_schemes_tried_bytes'))
             # Exit at varied points of the kdamond's intervals.
             time.sleep(0.3 + (i % 5) * 0.05)
             child.exit()
             child.reap_in_background()
-            stopped = sc.wait_for(lambda: sc.state() == 'off',
-                                  sc.EXIT_TIMEOUT, 0.05)
+            stopped = dc.wait_for(lambda: dc.state() == 'off',
+                                  dc.EXIT_TIMEOUT, 0.05)
             hammer.end(case, what)
             if i == 0:
                 log('%s: %s' % (what, hammer.summary()))
             if not case.expect(stopped, '%s: state %s %d s after the '
-                               'target exited' % (what, sc.state(),
-                                                  sc.EXIT_TIMEOUT)):
+                               'target exited' % (what, dc.state(),
+                                                  dc.EXIT_TIMEOUT)):
                 return
-            sc.expect_off(case, what, pid)
+            dc.expect_off(case, what, pid)
             nr_done += 1
         finally:
             child.end()
-            sc.cleanup()
+            dc.cleanup()
     log('%d self exits' % nr_done)
 
 
@@ -258,30 +257,30 @@ def tried_regions_target_exit(case):
                        ('update_schemes_tried_regions', 0.1),
                        ('update_schemes_tried_regions', 1.5)):
         what = '%s, target exits %.1f s into it' % (cmd, delay)
-        child = rc.Child()
+        child = dc.Child()
         try:
-            rc.build(sc.config([child.pid]),
-                     [rc.scheme(apply_interval_us=2000000)])
+            dc.build(dc.config([child.pid]),
+                     [dc.scheme(apply_interval_us=2000000)])
             pid = case.turn_on(what)
             if not pid:
                 return
-            upd = rc.Call(rc.STATE, cmd)
+            upd = dc.Call(dc.STATE, cmd)
             time.sleep(delay)
             pending = upd.is_alive()
             t_exit = time.monotonic()
             child.end()
-            case.finished(upd, what, rc.RETURN)
+            case.finished(upd, what, dc.RETURN)
             log('%s: %s after %.2f s, %.2f s after the exit%s' % (
-                what, sc.errno_name(upd.err), upd.took(),
+                what, dc.errno_name(upd.err), upd.took(),
                 upd.t1 - t_exit, '' if pending else
                 ' (returned before the exit)'))
             case.expect_errno(upd.err, (0, errno.ECANCELED, errno.EINVAL),
                               what)
-            if case.wait_off(what, sc.EXIT_TIMEOUT):
-                sc.expect_off(case, what, pid)
+            if case.wait_off(what, dc.EXIT_TIMEOUT):
+                dc.expect_off(case, what, pid)
         finally:
             child.end()
-            sc.cleanup()
+            dc.cleanup()
 
 
 ZOMBIE_FOR = 2          # s the exited target stays unreaped
@@ -292,25 +291,25 @@ def zombie_target(case):
     """Failure class: target validity.  A vaddr target is valid while
     its task exists, also once it exited and before its parent reaped
     it: its pid is still taken, so it cannot name another process yet."""
-    child = rc.Child()
+    child = dc.Child()
     try:
         what = 'zombie target'
-        rc.build(sc.config([child.pid]), [rc.scheme()])
+        dc.build(dc.config([child.pid]), [dc.scheme()])
         pid = case.turn_on(what)
         if not pid:
             return
         time.sleep(0.5)
         child.exit()
-        if not case.expect(sc.wait_for(lambda: rc.proc_state(child.pid) ==
+        if not case.expect(dc.wait_for(lambda: dc.proc_state(child.pid) ==
                                        'Z', 5, 0.05),
                            '%s: the child is %s, not a zombie, 5 s after '
                            'it was told to exit' % (
-                               what, rc.proc_state(child.pid))):
+                               what, dc.proc_state(child.pid))):
             return
         time.sleep(ZOMBIE_FOR)
         what = 'zombie target, %d s after the exit' % ZOMBIE_FOR
-        case.expect(rc.proc_state(child.pid) == 'Z', '%s: the child is '
-                    '%s, not a zombie' % (what, rc.proc_state(child.pid)))
+        case.expect(dc.proc_state(child.pid) == 'Z', '%s: the child is '
+                    '%s, not a zombie' % (what, dc.proc_state(child.pid)))
         case.expect_on(what, pid)
         for cmd in ('update_schemes_stats', 'commit'):
             case.call(what, cmd, want=0)
@@ -318,7 +317,7 @@ def zombie_target(case):
         child.reap()
         what = 'zombie target reaped'
         if case.wait_off(what, REAPED_STOP):
-            sc.expect_off(case, what, pid)
+            dc.expect_off(case, what, pid)
     finally:
         child.end()
 
@@ -339,4 +338,4 @@ CASES = [
 ]
 
 if __name__ == '__main__':
-    sys.exit(rc.main(CASES))
+    sys.exit(dc.run_cases(CASES))

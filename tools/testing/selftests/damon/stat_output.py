@@ -30,8 +30,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc       # noqa: E402
-import modules_common as mc     # noqa: E402
+import damon_common as dc   # noqa: E402
 
 BUF_MIB = 256
 IDLE_S = 10
@@ -39,7 +38,7 @@ IDLE_SAMPLES_S = 5
 BUSY_DEADLINE = 60
 CALM_DEADLINE = 60
 BUSY_RATIO = 4
-BUSY_MIN_BW = 32 * mc.MIB
+BUSY_MIN_BW = 32 * dc.MIB
 BUSY_ZERO_PCT = 5
 
 
@@ -75,12 +74,12 @@ class Reader:
 def fmt(reading):
     bw, pcts = reading
     return '%.1f MiB/s, idle ms p0 %d p5 %d p25 %d p50 %d p75 %d p100 %d' % (
-        bw / mc.MIB, pcts[0], pcts[5], pcts[25], pcts[50], pcts[75],
+        bw / dc.MIB, pcts[0], pcts[5], pcts[25], pcts[50], pcts[75],
         pcts[100])
 
 
 def test(chk):
-    mod, = mc.need(mc.STAT)
+    mod, = dc.need(dc.STAT)
     for name in ('memory_idle_ms_percentiles', 'estimated_memory_bandwidth'):
         chk.expect(os.path.exists(mod.path(name)),
                    'no %s parameter' % name)
@@ -101,13 +100,13 @@ def test(chk):
         time.sleep(1)
     if not chk.expect(idle, 'no reading while idle'):
         return
-    sc.log('idle: %s' % fmt(idle[-1]))
+    dc.log('idle: %s' % fmt(idle[-1]))
     idle_bw = statistics.median(bw for bw, _ in idle)
     want = max(BUSY_RATIO * idle_bw, BUSY_MIN_BW)
-    sc.log('idle bandwidth %.1f MiB/s; busy must reach %.1f MiB/s' %
-           (idle_bw / mc.MIB, want / mc.MIB))
+    dc.log('idle bandwidth %.1f MiB/s; busy must reach %.1f MiB/s' %
+           (idle_bw / dc.MIB, want / dc.MIB))
 
-    workload = mc.Workload(['a%d' % BUF_MIB], [(0, [0])])
+    workload = dc.MemSweep(['a%d' % BUF_MIB], [(0, [0])])
     try:
         t1 = time.monotonic()
         busy = None
@@ -122,9 +121,9 @@ def test(chk):
             time.sleep(1)
         if not chk.expect(busy, 'busy: the bandwidth peaked at %.1f MiB/s '
                           'in %d s, want %.1f MiB/s' % (
-                              peak / mc.MIB, BUSY_DEADLINE, want / mc.MIB)):
+                              peak / dc.MIB, BUSY_DEADLINE, want / dc.MIB)):
             return
-        sc.log('busy after %.1f s: %s' % (time.monotonic() - t1, fmt(busy)))
+        dc.log('busy after %.1f s: %s' % (time.monotonic() - t1, fmt(busy)))
         chk.expect(busy[1][BUSY_ZERO_PCT] == 0,
                    'busy: percentile %d is %d ms, want 0: the swept '
                    'eighth of memory is not idle' % (
@@ -148,16 +147,16 @@ def test(chk):
     chk.expect(calm, 'calm: the bandwidth is still %s %d s after the '
                'workload ended, want under a quarter of %.1f MiB/s' % (
                    fmt(last) if last else 'unread', CALM_DEADLINE,
-                   peak / mc.MIB))
+                   peak / dc.MIB))
     if calm:
-        sc.log('calm after %.1f s: %s' % (time.monotonic() - t2, fmt(calm)))
+        dc.log('calm after %.1f s: %s' % (time.monotonic() - t2, fmt(calm)))
     mod.stop(chk, 'off', pid)
 
 
 def main():
     if os.geteuid() != 0:
-        mc.skip('needs root')
-    return mc.run(test, modules=(mc.STAT,))
+        dc.skip('needs root')
+    return dc.run_modules(test, modules=(dc.STAT,))
 
 
 if __name__ == '__main__':

@@ -33,14 +33,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
-STATE = os.path.join(sc.KDAMOND, 'state')
+STATE = os.path.join(dc.KDAMOND, 'state')
 AGGR_TIMEOUT = 30       # s to wait for the aggregations a check needs
 GRACE = 0.3             # s after a commit before its effect is checked
 
 
-class Test(sc.Checker):
+class Test(dc.Checker):
 
     def __init__(self, tracer, a, b):
         super().__init__()
@@ -52,15 +52,15 @@ class Test(sc.Checker):
 
     def commit(self, cfg, what):
         """Configure cfg, commit it; return when, or None on failure."""
-        sc.configure(cfg)
-        err = sc.write(STATE, 'commit')
+        dc.configure(cfg)
+        err = dc.write(STATE, 'commit')
         t = time.monotonic()
         if not self.expect(err == 0, '%s: commit failed with %s' %
-                           (what, sc.errno_name(err))):
+                           (what, dc.errno_name(err))):
             return None
-        self.expect(sc.state() == 'on' and sc.kdamond_pid() == self.pid,
+        self.expect(dc.state() == 'on' and dc.kdamond_pid() == self.pid,
                     '%s: state %s, pid %d after commit, want on and %d' %
-                    (what, sc.state(), sc.kdamond_pid(), self.pid))
+                    (what, dc.state(), dc.kdamond_pid(), self.pid))
         self.cfg = cfg
         return t
 
@@ -85,7 +85,7 @@ class Test(sc.Checker):
         aggregations, at least."""
         covers = [a.accessed_cover(start, end) for a in aggrs]
         good = sum(c >= 0.5 for c in covers)
-        sc.log('%s: hot buffer >= 50%% covered by accessed regions in %d '
+        dc.log('%s: hot buffer >= 50%% covered by accessed regions in %d '
                'of %d aggregations' % (what, good, len(covers)))
         self.expect(covers and good * 2 >= len(covers),
                     '%s: the hot buffer is half covered by accessed regions'
@@ -94,10 +94,10 @@ class Test(sc.Checker):
 
     def start(self):
         a0 = self.a.buffers[0]
-        cfg = sc.config([self.a.pid], ops='fvaddr', regions=[[a0]],
+        cfg = dc.config([self.a.pid], ops='fvaddr', regions=[[a0]],
                         min_nr=3, max_nr=30, update_us=200000)
-        sc.build(cfg)
-        self.pid = sc.turn_on(self, 'on')
+        dc.build(cfg)
+        self.pid = dc.turn_on(self, 'on')
         if not self.pid:
             return False
         self.cfg = cfg
@@ -119,10 +119,10 @@ class Test(sc.Checker):
     def restart(self, what):
         """Our DAMON keeps the kdamond through a bad commit; if it did not,
         start it again so that the other cases run."""
-        sc.configure(self.cfg)
-        if sc.state() != 'off':
+        dc.configure(self.cfg)
+        if dc.state() != 'off':
             return
-        self.pid = sc.turn_on(self, what + ', restarting')
+        self.pid = dc.turn_on(self, what + ', restarting')
 
     def bad_commit(self, what, change):
         """Apply change (writes to the files), commit: expect EINVAL and
@@ -131,22 +131,22 @@ class Test(sc.Checker):
         ranges = old['regions'][0]
         try:
             change()
-        except sc.SetupError as e:
+        except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             self.restart(what)
             return
-        err = sc.write(STATE, 'commit')
+        err = dc.write(STATE, 'commit')
         t = time.monotonic()
         # Upstream 6.12 answers 0 and fails in the kdamond later.
         self.expect_errno(err, errno.EINVAL, '%s: commit' % what, ours=True)
-        st, pid = sc.state(), sc.kdamond_pid()
-        sc.log('%s: commit gave %s; state %s, pid %d' %
-               (what, sc.errno_name(err), st, pid))
+        st, pid = dc.state(), dc.kdamond_pid()
+        dc.log('%s: commit gave %s; state %s, pid %d' %
+               (what, dc.errno_name(err), st, pid))
         ok = self.expect(st == 'on' and pid == self.pid,
                          '%s: state %s, pid %d after the bad commit, want on'
                          ' and %d' % (what, st, pid, self.pid), ours=True)
         # The files keep the bad value: restore them.
-        sc.configure(old)
+        dc.configure(old)
         if not ok:
             self.restart(what)
             return
@@ -158,14 +158,14 @@ class Test(sc.Checker):
 
     def bad_commits(self):
         a0 = self.a.buffers[0]
-        tdir = sc.target_dir(0)
-        avail = sc.avail_operations()
+        tdir = dc.target_dir(0)
+        avail = dc.avail_operations()
 
         def w(rel, val):
-            sc.must_write(os.path.join(sc.CTX, rel), val)
+            dc.must_write(os.path.join(dc.CTX, rel), val)
 
         def bad_pid():
-            w('targets/0/pid_target', sc.unused_pid())
+            w('targets/0/pid_target', dc.unused_pid())
 
         def start_after_end():
             w('targets/0/regions/nr_regions', 1)
@@ -173,7 +173,7 @@ class Test(sc.Checker):
             w('targets/0/regions/0/end', a0[0])
 
         def overlapping():
-            third = (a0[1] - a0[0]) // 3 // sc.PAGE_SIZE * sc.PAGE_SIZE
+            third = (a0[1] - a0[0]) // 3 // dc.PAGE_SIZE * dc.PAGE_SIZE
             w('targets/0/regions/nr_regions', 2)
             w('targets/0/regions/0/start', a0[0])
             w('targets/0/regions/0/end', a0[0] + 2 * third)
@@ -205,13 +205,13 @@ class Test(sc.Checker):
                  ('sampling > aggregation interval', sample_above_aggr)]
         if 'paddr' in avail:
             cases.append(('two targets for paddr', paddr_two_targets))
-            sc.log('every known operations set is registered: not '
+            dc.log('every known operations set is registered: not '
                    'committing an unregistered one')
         else:
-            sc.log('paddr is not available: not committing two targets '
+            dc.log('paddr is not available: not committing two targets '
                    'for paddr')
             # The file may refuse the keyword already; if not, commit must.
-            err = sc.write(os.path.join(sc.CTX, 'operations'), 'paddr')
+            err = dc.write(os.path.join(dc.CTX, 'operations'), 'paddr')
             if err:
                 self.expect_errno(err, errno.EINVAL, 'writing the '
                                   'unregistered paddr to operations')
@@ -253,7 +253,7 @@ class Test(sc.Checker):
         if t is not None:
             aggrs = self.aggregations(t, 5, what)
             idle = [a for a in aggrs if a.max_nr_accesses() == 0]
-            sc.log('%s: %d of %d aggregations saw no access at all' %
+            dc.log('%s: %d of %d aggregations saw no access at all' %
                    (what, len(idle), len(aggrs)))
             for a in aggrs:
                 self.expect(all(s < e for s, e, _, _ in a.regions) and
@@ -278,9 +278,9 @@ class Test(sc.Checker):
         if t is None:
             return
         fast = self.aggregations(t, 8, what)
-        period = sc.wc.percentile(sc.periods(fast), 50) or 0
+        period = dc.percentile(dc.periods(fast), 50) or 0
         max_acc = max((a.max_nr_accesses() for a in fast), default=0)
-        sc.log('%s: median aggregation period %.0f ms, max nr_accesses %d'
+        dc.log('%s: median aggregation period %.0f ms, max nr_accesses %d'
                % (what, period * 1000, max_acc))
         self.expect(period <= 0.5, '%s: median aggregation period %.0f ms,'
                     ' want about 100' % (what, period * 1000))
@@ -293,9 +293,9 @@ class Test(sc.Checker):
         if t is None:
             return
         slow = self.aggregations(t, 6, what)
-        period = sc.wc.percentile(sc.periods(slow), 50) or 0
+        period = dc.percentile(dc.periods(slow), 50) or 0
         max_acc = max((a.max_nr_accesses() for a in slow), default=0)
-        sc.log('%s: median aggregation period %.0f ms, max nr_accesses %d'
+        dc.log('%s: median aggregation period %.0f ms, max nr_accesses %d'
                % (what, period * 1000, max_acc))
         self.expect(0.8 <= period <= 3, '%s: median aggregation period '
                     '%.0f ms, want about 1000' % (what, period * 1000))
@@ -310,30 +310,30 @@ class Test(sc.Checker):
         self.bad_commits()
         self.targets()
         self.intervals()
-        sc.turn_off(self, 'off', self.pid)
+        dc.turn_off(self, 'off', self.pid)
 
 
 def main():
-    sc.check_environment(need_tracefs=True)
-    kmsg = sc.Kmsg()
+    dc.check_environment(need_tracefs=True)
+    kmsg = dc.Kmsg()
     test = None
     tracer = a = b = None
     try:
-        tracer = sc.Tracer('damon_sysfs_commit')
-        a = sc.Workload(3, 4, [(0, None)])
-        b = sc.Workload(1, 8, [(0, [0])])
-        sc.log('A: pid %d, buffers %s; B: pid %d, buffer %s' % (
+        tracer = dc.Tracer('damon_sysfs_commit')
+        a = dc.Workload(3, 4, [(0, None)])
+        b = dc.Workload(1, 8, [(0, [0])])
+        dc.log('A: pid %d, buffers %s; B: pid %d, buffer %s' % (
             a.pid, ['%x-%x' % r for r in a.buffers], b.pid,
             ['%x-%x' % r for r in b.buffers]))
         test = Test(tracer, a, b)
         test.run()
-        sc.log('%d aggregations traced, %d lost-event markers, %d partial' %
+        dc.log('%d aggregations traced, %d lost-event markers, %d partial' %
                (len(tracer.aggrs), tracer.lost, tracer.partial))
-    except (OSError, sc.SetupError, RuntimeError) as e:
-        test = test or sc.Checker()
+    except (OSError, dc.SetupError, RuntimeError) as e:
+        test = test or dc.Checker()
         test.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         for w in (a, b):
             if w:
                 w.kill()

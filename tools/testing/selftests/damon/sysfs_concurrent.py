@@ -23,11 +23,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 DURATION = 10           # s of hammering
 JOIN_TIMEOUT = 60       # s for every writer to finish after that
-STATE = os.path.join(sc.KDAMOND, 'state')
+STATE = os.path.join(dc.KDAMOND, 'state')
 
 
 def hammer_state(rnd, workload):
@@ -38,14 +38,14 @@ def hammer_state(rnd, workload):
 
 def hammer_nr(rnd, workload):
     choices = [
-        (os.path.join(sc.KDAMONDS, 'nr_kdamonds'), ('1',)),
-        (os.path.join(sc.CONTEXTS, 'nr_contexts'), ('0', '1', '1', '2')),
-        (os.path.join(sc.TARGETS, 'nr_targets'), ('0', '1', '1', '2', '3')),
-        (os.path.join(sc.target_dir(0), 'regions', 'nr_regions'),
+        (os.path.join(dc.KDAMONDS, 'nr_kdamonds'), ('1',)),
+        (os.path.join(dc.CONTEXTS, 'nr_contexts'), ('0', '1', '1', '2')),
+        (os.path.join(dc.TARGETS, 'nr_targets'), ('0', '1', '1', '2', '3')),
+        (os.path.join(dc.target_dir(0), 'regions', 'nr_regions'),
          ('0', '1', '2')),
-        (os.path.join(sc.target_dir(1), 'regions', 'nr_regions'),
+        (os.path.join(dc.target_dir(1), 'regions', 'nr_regions'),
          ('0', '1')),
-        (os.path.join(sc.SCHEMES, 'nr_schemes'), ('0', '1')),
+        (os.path.join(dc.SCHEMES, 'nr_schemes'), ('0', '1')),
     ]
     f, vals = rnd.choice(choices)
     return f, rnd.choice(vals)
@@ -53,25 +53,25 @@ def hammer_nr(rnd, workload):
 
 def hammer_values(rnd, workload):
     start, end = workload.buffers[0]
-    mid = (start + (end - start) // 2) // sc.PAGE_SIZE * sc.PAGE_SIZE
+    mid = (start + (end - start) // 2) // dc.PAGE_SIZE * dc.PAGE_SIZE
     t = rnd.choice((0, 0, 1))
     r = rnd.choice((0, 0, 1))
     choices = [
-        (os.path.join(sc.INTERVALS, 'sample_us'),
+        (os.path.join(dc.INTERVALS, 'sample_us'),
          ('1000', '5000', '20000', 'x')),
-        (os.path.join(sc.INTERVALS, 'aggr_us'),
+        (os.path.join(dc.INTERVALS, 'aggr_us'),
          ('10000', '100000', '200000', '1000')),
-        (os.path.join(sc.INTERVALS, 'update_us'),
+        (os.path.join(dc.INTERVALS, 'update_us'),
          ('100000', '1000000', '0')),
-        (os.path.join(sc.NR_REGIONS, 'min'), ('3', '10', '2', '50')),
-        (os.path.join(sc.NR_REGIONS, 'max'), ('10', '100', '1000', '5')),
-        (os.path.join(sc.CTX, 'operations'),
+        (os.path.join(dc.NR_REGIONS, 'min'), ('3', '10', '2', '50')),
+        (os.path.join(dc.NR_REGIONS, 'max'), ('10', '100', '1000', '5')),
+        (os.path.join(dc.CTX, 'operations'),
          ('vaddr', 'fvaddr', 'fvaddr', 'paddr', 'nope')),
-        (os.path.join(sc.target_dir(t), 'pid_target'),
+        (os.path.join(dc.target_dir(t), 'pid_target'),
          (str(workload.pid), str(workload.pid), '0')),
-        (os.path.join(sc.region_dir(t, r), 'start'),
+        (os.path.join(dc.region_dir(t, r), 'start'),
          (str(start), str(mid), str(end))),
-        (os.path.join(sc.region_dir(t, r), 'end'),
+        (os.path.join(dc.region_dir(t, r), 'end'),
          (str(end), str(mid), str(start))),
     ]
     f, vals = rnd.choice(choices)
@@ -85,8 +85,8 @@ def writer(pick, seed, workload):
     results = collections.Counter()
     while time.monotonic() < deadline:
         f, val = pick(rnd, workload)
-        err = sc.write(f, val)
-        results[(os.path.basename(f), sc.errno_name(err))] += 1
+        err = dc.write(f, val)
+        results[(os.path.basename(f), dc.errno_name(err))] += 1
     return results
 
 
@@ -94,12 +94,12 @@ def reader(seed, workload):
     deadline = time.monotonic() + DURATION
     results = collections.Counter()
     while time.monotonic() < deadline:
-        for f in sc.walk_files(sc.ADMIN):
+        for f in dc.walk_files(dc.ADMIN):
             try:
-                sc.read(f)
+                dc.read(f)
                 results[('read', '0')] += 1
             except OSError as e:
-                results[('read', sc.errno_name(e.errno))] += 1
+                results[('read', dc.errno_name(e.errno))] += 1
     return results
 
 
@@ -113,7 +113,7 @@ def summary(results):
         '%s: %s' % (name, ', '.join(v)) for name, v in by_file.items()))
 
 
-class Test(sc.Checker):
+class Test(dc.Checker):
 
     def __init__(self, workload):
         super().__init__()
@@ -121,7 +121,7 @@ class Test(sc.Checker):
 
     def hammer(self):
         start, end = self.workload.buffers[0]
-        sc.build(sc.config([self.workload.pid], ops='fvaddr',
+        dc.build(dc.config([self.workload.pid], ops='fvaddr',
                            regions=[[(start, end)]], min_nr=3, max_nr=30))
         work = [('state writer 1', lambda s: writer(hammer_state, s,
                                                     self.workload)),
@@ -166,7 +166,7 @@ class Test(sc.Checker):
                     break
                 out += chunk
             os.close(r)
-            sc.log('%s: %s' % (name, out.decode(errors='replace')))
+            dc.log('%s: %s' % (name, out.decode(errors='replace')))
             self.expect(os.WIFEXITED(status) and
                         os.WEXITSTATUS(status) == 0,
                         '%s: exited with status %#x' % (name, status))
@@ -175,7 +175,7 @@ class Test(sc.Checker):
                       'hung write?' % (name, pid, JOIN_TIMEOUT))
             try:
                 with open('/proc/%d/stack' % pid) as f:
-                    sc.log('its kernel stack:\n' + f.read())
+                    dc.log('its kernel stack:\n' + f.read())
             except OSError:
                 pass
             os.kill(pid, signal.SIGKILL)
@@ -183,25 +183,25 @@ class Test(sc.Checker):
 
     def afterwards(self, tracer):
         """Stop, clean, and use the tree again."""
-        pid = sc.kdamond_pid() if os.path.isdir(sc.KDAMOND) else -1
-        sc.log('after the writers: state %s, pid %d' % (
-            sc.state() if os.path.isdir(sc.KDAMOND) else '(no kdamond 0)',
+        pid = dc.kdamond_pid() if os.path.isdir(dc.KDAMOND) else -1
+        dc.log('after the writers: state %s, pid %d' % (
+            dc.state() if os.path.isdir(dc.KDAMOND) else '(no kdamond 0)',
             pid))
-        if os.path.isdir(sc.KDAMOND) and sc.state() != 'off':
-            sc.turn_off(self, 'off after the writers', pid)
-        err = sc.write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 0)
+        if os.path.isdir(dc.KDAMOND) and dc.state() != 'off':
+            dc.turn_off(self, 'off after the writers', pid)
+        err = dc.write(os.path.join(dc.KDAMONDS, 'nr_kdamonds'), 0)
         self.expect(err == 0, 'nr_kdamonds 0 after the writers failed with '
-                    '%s' % sc.errno_name(err))
+                    '%s' % dc.errno_name(err))
         if pid > 0:
-            self.expect(sc.wait_for(lambda: not sc.is_kdamond(pid),
-                                    sc.STOP_TIMEOUT),
+            self.expect(dc.wait_for(lambda: not dc.is_kdamond(pid),
+                                    dc.STOP_TIMEOUT),
                         'kdamond %d is left running' % pid)
 
         what = 'a kdamond after the writers'
         start, end = self.workload.buffers[0]
-        sc.build(sc.config([self.workload.pid], ops='fvaddr',
+        dc.build(dc.config([self.workload.pid], ops='fvaddr',
                            regions=[[(start, end)]], min_nr=3, max_nr=30))
-        pid = sc.turn_on(self, what)
+        pid = dc.turn_on(self, what)
         if not pid:
             return
         t = time.monotonic()
@@ -212,13 +212,13 @@ class Test(sc.Checker):
         self.expect(not bad, '%s: %d aggregations not exactly over its '
                     'region, e.g. %r' % (what, len(bad),
                                          bad[0] if bad else None))
-        sc.turn_off(self, what, pid)
-        sc.must_write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 0)
+        dc.turn_off(self, what, pid)
+        dc.must_write(os.path.join(dc.KDAMONDS, 'nr_kdamonds'), 0)
 
     def run(self):
         # The tracer's thread comes after the forks.
         if self.hammer():
-            tracer = sc.Tracer('damon_sysfs_concurrent')
+            tracer = dc.Tracer('damon_sysfs_concurrent')
             try:
                 self.afterwards(tracer)
             finally:
@@ -227,19 +227,19 @@ class Test(sc.Checker):
 
 
 def main():
-    sc.check_environment(need_tracefs=True)
-    kmsg = sc.Kmsg()
+    dc.check_environment(need_tracefs=True)
+    kmsg = dc.Kmsg()
     test = None
     workload = None
     try:
-        workload = sc.Workload(1, 4, [(0, [0])])
+        workload = dc.Workload(1, 4, [(0, [0])])
         test = Test(workload)
         test.run()
-    except (OSError, sc.SetupError, RuntimeError) as e:
-        test = test or sc.Checker()
+    except (OSError, dc.SetupError, RuntimeError) as e:
+        test = test or dc.Checker()
         test.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
+        dc.cleanup()
         if workload:
             workload.kill()
     return test.finish(kmsg)

@@ -24,10 +24,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import damos_common as dc   # noqa: E402
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
-GOAL = os.path.join(sc.INTERVALS, 'intervals_goal')
+GOAL = os.path.join(dc.INTERVALS, 'intervals_goal')
 RATIO = 20
 MIN_SAMPLE = 2000
 MAX_SAMPLE = 500000
@@ -37,12 +36,12 @@ WATCH = 20              # s of watching the tuned intervals
 def set_goal(access_bp, aggrs, min_us, max_us):
     for name, val in (('access_bp', access_bp), ('aggrs', aggrs),
                       ('min_sample_us', min_us), ('max_sample_us', max_us)):
-        sc.must_write(os.path.join(GOAL, name), val)
+        dc.must_write(os.path.join(GOAL, name), val)
 
 
 def intervals():
-    return (int(sc.read(os.path.join(sc.INTERVALS, 'sample_us'))),
-            int(sc.read(os.path.join(sc.INTERVALS, 'aggr_us'))))
+    return (int(dc.read(os.path.join(dc.INTERVALS, 'sample_us'))),
+            int(dc.read(os.path.join(dc.INTERVALS, 'aggr_us'))))
 
 
 def watch(chk, start):
@@ -51,7 +50,7 @@ def watch(chk, start):
     t_end = time.monotonic() + WATCH
     while time.monotonic() < t_end:
         time.sleep(1)
-        err = sc.write(dc.STATE, 'update_tuned_intervals')
+        err = dc.write(dc.STATE, 'update_tuned_intervals')
         if not chk.expect_errno(err, 0, 'update_tuned_intervals'):
             break
         sample, aggr = intervals()
@@ -61,44 +60,44 @@ def watch(chk, start):
         chk.expect(MIN_SAMPLE <= sample <= MAX_SAMPLE, 'sampling tuned to '
                    '%d us, out of [%d, %d]' % (sample, MIN_SAMPLE,
                                                 MAX_SAMPLE))
-    sc.log('tuned intervals seen: %s' % sorted(seen))
+    dc.log('tuned intervals seen: %s' % sorted(seen))
     return seen
 
 
 def refused(chk, goal, kdamond):
     set_goal(*goal)
-    err = sc.write(dc.STATE, 'commit')
+    err = dc.write(dc.STATE, 'commit')
     chk.expect_errno(err, errno.EINVAL, 'commit of goal %s' % (goal,))
-    chk.expect(sc.state() == 'on' and sc.kdamond_pid() == kdamond,
+    chk.expect(dc.state() == 'on' and dc.kdamond_pid() == kdamond,
                'a refused commit of goal %s changed the kdamond' % (goal,))
 
 
 def test(chk):
-    workload = sc.Workload(8, 16, [(0, [0])])
+    workload = dc.Workload(8, 16, [(0, [0])])
     try:
-        cfg = sc.config([workload.pid], sample_us=5000,
+        cfg = dc.config([workload.pid], sample_us=5000,
                         aggr_us=5000 * RATIO)
-        sc.build(cfg)
+        dc.build(cfg)
         # Without a goal the intervals are as set.
-        kdamond = sc.turn_on(chk, 'on without a goal')
+        kdamond = dc.turn_on(chk, 'on without a goal')
         if not kdamond:
             return
         time.sleep(1)
-        chk.expect_errno(sc.write(dc.STATE, 'update_tuned_intervals'), 0,
+        chk.expect_errno(dc.write(dc.STATE, 'update_tuned_intervals'), 0,
                          'update_tuned_intervals without a goal')
         chk.expect(intervals() == (5000, 5000 * RATIO), 'intervals without '
                    'a goal read %s' % (intervals(),))
-        sc.turn_off(chk, 'off', kdamond)
-        chk.expect_errno(sc.write(dc.STATE, 'update_tuned_intervals'),
+        dc.turn_off(chk, 'off', kdamond)
+        chk.expect_errno(dc.write(dc.STATE, 'update_tuned_intervals'),
                          errno.EINVAL, 'update_tuned_intervals when off')
 
         set_goal(400, 3, MIN_SAMPLE + 1, MIN_SAMPLE)
-        chk.expect_errno(sc.write(dc.STATE, 'on'), errno.EINVAL,
+        chk.expect_errno(dc.write(dc.STATE, 'on'), errno.EINVAL,
                          'on with min_sample_us above max_sample_us')
-        chk.expect(sc.state() == 'off', 'a refused on started a kdamond')
+        chk.expect(dc.state() == 'off', 'a refused on started a kdamond')
 
         set_goal(400, 2, MIN_SAMPLE, MAX_SAMPLE)
-        kdamond = sc.turn_on(chk, 'on with a goal')
+        kdamond = dc.turn_on(chk, 'on with a goal')
         if not kdamond:
             return
         seen = watch(chk, (5000, 5000 * RATIO))
@@ -111,13 +110,13 @@ def test(chk):
             refused(chk, goal, kdamond)
         # The old goal still holds.
         set_goal(400, 2, MIN_SAMPLE, MAX_SAMPLE)
-        chk.expect_errno(sc.write(dc.STATE, 'update_tuned_intervals'), 0,
+        chk.expect_errno(dc.write(dc.STATE, 'update_tuned_intervals'), 0,
                          'update_tuned_intervals after the refusals')
         sample, aggr = intervals()
         chk.expect(aggr == RATIO * sample and
                    MIN_SAMPLE <= sample <= MAX_SAMPLE,
                    'after the refusals tuned to %d/%d us' % (sample, aggr))
-        sc.turn_off(chk, 'off', kdamond)
+        dc.turn_off(chk, 'off', kdamond)
     finally:
         workload.kill()
 

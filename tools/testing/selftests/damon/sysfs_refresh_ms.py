@@ -41,11 +41,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import damos_common as dc   # noqa: E402
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
-REFRESH_MS = os.path.join(sc.KDAMOND, 'refresh_ms')
-GOAL = os.path.join(sc.INTERVALS, 'intervals_goal')
+REFRESH_MS = os.path.join(dc.KDAMOND, 'refresh_ms')
+GOAL = os.path.join(dc.INTERVALS, 'intervals_goal')
 STATS = os.path.join(dc.scheme_dir(0), 'stats')
 EFFECTIVE = os.path.join(dc.scheme_dir(0), 'quotas', 'effective_bytes')
 
@@ -56,27 +55,27 @@ QUIET = 3               # s of watching files that must not change
 SETTLE = 1              # s for a refresh in flight to land
 REFRESHED = 30          # s for a refresh to show
 QUICK = 5               # s for off to return
-HUGE = (2 ** 32 + 100, 2 ** 63, sc.ULONG_MAX)
+HUGE = (2 ** 32 + 100, 2 ** 63, dc.ULONG_MAX)
 
 
 def snapshot():
     """The files a refresh writes, as they read now."""
     return {'stats': dc.read_values(STATS, ('nr_tried', 'sz_tried')),
-            'effective_bytes': int(sc.read(EFFECTIVE)),
-            'intervals': (int(sc.read(os.path.join(sc.INTERVALS,
+            'effective_bytes': int(dc.read(EFFECTIVE)),
+            'intervals': (int(dc.read(os.path.join(dc.INTERVALS,
                                                    'sample_us'))),
-                          int(sc.read(os.path.join(sc.INTERVALS,
+                          int(dc.read(os.path.join(dc.INTERVALS,
                                                    'aggr_us'))))}
 
 
 def nr_tried():
-    return int(sc.read(os.path.join(STATS, 'nr_tried')))
+    return int(dc.read(os.path.join(STATS, 'nr_tried')))
 
 
 def set_refresh(chk, val):
-    err = sc.write(REFRESH_MS, val)
+    err = dc.write(REFRESH_MS, val)
     ok = chk.expect_errno(err, 0, 'writing %d to refresh_ms' % val)
-    got = sc.read(REFRESH_MS)
+    got = dc.read(REFRESH_MS)
     chk.expect(got == str(val), 'refresh_ms reads %r after writing %d' %
                (got, val))
     return ok
@@ -109,12 +108,12 @@ def grew_meanwhile(chk, what, before):
 def refreshes(chk, what, base):
     """Expect nr_tried to grow past base, and then again, with no write to
     state; return the last value."""
-    got = sc.wait_for(lambda: nr_tried() > base, REFRESHED, 0.2)
+    got = dc.wait_for(lambda: nr_tried() > base, REFRESHED, 0.2)
     if not chk.expect(got, '%s: nr_tried stayed %d for %d s' %
                       (what, nr_tried(), REFRESHED)):
         return None
     first = nr_tried()
-    got = sc.wait_for(lambda: nr_tried() > first, REFRESHED, 0.2)
+    got = dc.wait_for(lambda: nr_tried() > first, REFRESHED, 0.2)
     chk.expect(got, '%s: nr_tried refreshed once, to %d, then stayed for '
                '%d s' % (what, first, REFRESHED))
     return nr_tried()
@@ -123,36 +122,36 @@ def refreshes(chk, what, base):
 def hammer(stop, errors):
     """Write update_schemes_stats and read the stats until stop is set."""
     while not stop.is_set():
-        err = sc.write(dc.STATE, 'update_schemes_stats')
+        err = dc.write(dc.STATE, 'update_schemes_stats')
         if err:
-            errors.append(sc.errno_name(err))
+            errors.append(dc.errno_name(err))
         dc.read_values(STATS, dc.STATS)
 
 
 def off_promptly(chk, what, kdamond):
     t0 = time.monotonic()
-    err = sc.write(dc.STATE, 'off')
+    err = dc.write(dc.STATE, 'off')
     took = time.monotonic() - t0
     chk.expect_errno(err, 0, '%s: off' % what)
     chk.expect(took < QUICK, '%s: off took %.1f s' % (what, took))
-    sc.expect_off(chk, what, kdamond)
+    dc.expect_off(chk, what, kdamond)
 
 
 def build(workload):
-    cfg = sc.config([workload.pid], sample_us=SAMPLE_US,
+    cfg = dc.config([workload.pid], sample_us=SAMPLE_US,
                     aggr_us=SAMPLE_US * RATIO)
     dc.build(cfg, [dc.scheme(apply_interval_us=100000, quota_bytes=QUOTA,
                              reset_interval_ms=1000)])
     for name, val in (('access_bp', 400), ('aggrs', 2),
                       ('min_sample_us', 2000), ('max_sample_us', 20000)):
-        sc.must_write(os.path.join(GOAL, name), val)
+        dc.must_write(os.path.join(GOAL, name), val)
 
 
 def test_refreshes(chk, workload):
     build(workload)
-    chk.expect(sc.read(REFRESH_MS) == '0', 'refresh_ms reads %r at first' %
-               sc.read(REFRESH_MS))
-    kdamond = sc.turn_on(chk, 'on with refresh_ms 0')
+    chk.expect(dc.read(REFRESH_MS) == '0', 'refresh_ms reads %r at first' %
+               dc.read(REFRESH_MS))
+    kdamond = dc.turn_on(chk, 'on with refresh_ms 0')
     if not kdamond:
         return
     initial = {'stats': {'nr_tried': 0, 'sz_tried': 0},
@@ -165,14 +164,14 @@ def test_refreshes(chk, workload):
 
     set_refresh(chk, 100)
     refreshes(chk, 'refresh_ms 100', base)
-    chk.expect(sc.wait_for(lambda: int(sc.read(EFFECTIVE)) == QUOTA,
+    chk.expect(dc.wait_for(lambda: int(dc.read(EFFECTIVE)) == QUOTA,
                            REFRESHED, 0.2),
                'refresh_ms 100: effective_bytes reads %s, not %d' %
-               (sc.read(EFFECTIVE), QUOTA))
-    moved = sc.wait_for(lambda: snapshot()['intervals'] !=
+               (dc.read(EFFECTIVE), QUOTA))
+    moved = dc.wait_for(lambda: snapshot()['intervals'] !=
                         initial['intervals'], REFRESHED, 0.2)
     sample, aggr = snapshot()['intervals']
-    sc.log('refresh_ms 100: intervals read %d/%d us' % (sample, aggr))
+    dc.log('refresh_ms 100: intervals read %d/%d us' % (sample, aggr))
     if chk.expect(moved, 'refresh_ms 100: the intervals still read %d/%d '
                   'us after %d s' % (sample, aggr, REFRESHED)):
         chk.expect(aggr == RATIO * sample, 'refresh_ms 100: intervals '
@@ -193,7 +192,7 @@ def test_refreshes(chk, workload):
     # The due time is not computed at the huge value's write.
     base = nr_tried()
     set_refresh(chk, 100)
-    refreshes(chk, 'refresh_ms 100 after %d' % sc.ULONG_MAX, base)
+    refreshes(chk, 'refresh_ms 100 after %d' % dc.ULONG_MAX, base)
 
     set_refresh(chk, 1)
     stop = threading.Event()
@@ -205,11 +204,11 @@ def test_refreshes(chk, workload):
     writer.join()
     chk.expect(not errors, 'refresh_ms 1: update_schemes_stats failed '
                'with %s' % sorted(set(errors)))
-    sc.must_write(os.path.join(sc.CONTEXTS, 'nr_contexts'), 0)
+    dc.must_write(os.path.join(dc.CONTEXTS, 'nr_contexts'), 0)
     time.sleep(SETTLE)
-    sc.must_write(os.path.join(sc.CONTEXTS, 'nr_contexts'), 1)
+    dc.must_write(os.path.join(dc.CONTEXTS, 'nr_contexts'), 1)
     time.sleep(SETTLE)
-    chk.expect(sc.state() == 'on' and sc.kdamond_pid() == kdamond,
+    chk.expect(dc.state() == 'on' and dc.kdamond_pid() == kdamond,
                'refresh_ms 1: the kdamond did not stay on')
     off_promptly(chk, 'off at refresh_ms 1', kdamond)
 
@@ -217,33 +216,33 @@ def test_refreshes(chk, workload):
 def test_target_exit(chk, workload):
     build(workload)
     set_refresh(chk, 1)
-    kdamond = sc.turn_on(chk, 'on with refresh_ms 1')
+    kdamond = dc.turn_on(chk, 'on with refresh_ms 1')
     if not kdamond:
         return
     base = refreshes(chk, 'refresh_ms 1', 0)
-    sc.log('refresh_ms 1: nr_tried refreshed to %s' % base)
+    dc.log('refresh_ms 1: nr_tried refreshed to %s' % base)
     workload.kill()
-    chk.expect(sc.wait_for(lambda: sc.state() == 'off', sc.EXIT_TIMEOUT),
+    chk.expect(dc.wait_for(lambda: dc.state() == 'off', dc.EXIT_TIMEOUT),
                'the kdamond is still on %d s after its target exited' %
-               sc.EXIT_TIMEOUT)
-    sc.expect_off(chk, 'target exited', kdamond)
-    err = sc.write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 0)
+               dc.EXIT_TIMEOUT)
+    dc.expect_off(chk, 'target exited', kdamond)
+    err = dc.write(os.path.join(dc.KDAMONDS, 'nr_kdamonds'), 0)
     chk.expect_errno(err, 0, 'nr_kdamonds 0 after the target exited')
 
 
 def test(chk):
-    if not os.path.exists(os.path.join(sc.KDAMONDS, 'nr_kdamonds')):
-        sc.skip('no kdamonds directory')
-    sc.must_write(os.path.join(sc.KDAMONDS, 'nr_kdamonds'), 1)
+    if not os.path.exists(os.path.join(dc.KDAMONDS, 'nr_kdamonds')):
+        dc.skip('no kdamonds directory')
+    dc.must_write(os.path.join(dc.KDAMONDS, 'nr_kdamonds'), 1)
     if not os.path.exists(REFRESH_MS):
-        sc.skip('no refresh_ms (Linux 6.17)')
+        dc.skip('no refresh_ms (Linux 6.17)')
     for case in (test_refreshes, test_target_exit):
-        workload = sc.Workload(8, 16, [(0, [0])])
+        workload = dc.Workload(8, 16, [(0, [0])])
         try:
             case(chk, workload)
         finally:
             workload.kill()
-            sc.cleanup()
+            dc.cleanup()
 
 
 if __name__ == '__main__':

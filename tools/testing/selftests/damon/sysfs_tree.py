@@ -33,7 +33,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 C = 'kdamonds/0/contexts/0/'
 # The monitoring part of the ABI, and the mode of each file.
@@ -91,7 +91,7 @@ ULONG_FILES = [
     C + 'targets/0/regions/0/start',
     C + 'targets/0/regions/0/end',
 ]
-TOO_BIG = str(sc.ULONG_MAX + 1)
+TOO_BIG = str(dc.ULONG_MAX + 1)
 # Written values and what reads back.
 GOOD_NUMBERS = [('0x10', '16'), ('010', '8'), ('123\n', '123'), ('0', '0'),
                 ('0X1f', '31')]
@@ -108,7 +108,7 @@ HUGE = '1000000000'
 
 
 def path(rel):
-    return os.path.join(sc.ADMIN, rel)
+    return os.path.join(dc.ADMIN, rel)
 
 
 def children(directory):
@@ -116,23 +116,23 @@ def children(directory):
     return sorted(int(n) for n in os.listdir(directory) if n.isdigit())
 
 
-class Test(sc.Checker):
+class Test(dc.Checker):
 
     def tree(self):
         nr_kdamonds = path('kdamonds/nr_kdamonds')
-        self.expect(sc.read(nr_kdamonds) == '0', 'nr_kdamonds reads %r '
-                    'at start' % sc.read(nr_kdamonds))
-        sc.must_write(nr_kdamonds, 1)
+        self.expect(dc.read(nr_kdamonds) == '0', 'nr_kdamonds reads %r '
+                    'at start' % dc.read(nr_kdamonds))
+        dc.must_write(nr_kdamonds, 1)
         for nr, what in (('kdamonds/0/contexts/nr_contexts', 'contexts'),
                          (C + 'targets/nr_targets', 'targets'),
                          (C + 'targets/0/regions/nr_regions', 'regions')):
             if not os.path.exists(path(nr)):
                 self.fail('%s is missing' % nr)
                 return False
-            self.expect(sc.read(path(nr)) == '0',
+            self.expect(dc.read(path(nr)) == '0',
                         'a new directory has %s %s, not 0' %
-                        (sc.read(path(nr)), what))
-            sc.must_write(path(nr), 1)
+                        (dc.read(path(nr)), what))
+            dc.must_write(path(nr), 1)
 
         for rel, mode in sorted(FILES.items()):
             try:
@@ -144,35 +144,35 @@ class Test(sc.Checker):
                         '%s: mode %o, want %o' % (rel, st.st_mode & 0o7777,
                                                   mode))
         unlisted = []
-        for f in sc.walk_files(sc.ADMIN):
+        for f in dc.walk_files(dc.ADMIN):
             try:
-                val = sc.read(f)
+                val = dc.read(f)
             except OSError as e:
-                self.fail('%s cannot be read: %s' % (sc.rel(f), e.strerror))
+                self.fail('%s cannot be read: %s' % (dc.rel(f), e.strerror))
                 continue
-            if sc.rel(f) not in FILES:
-                unlisted.append('%s=%r' % (sc.rel(f), val))
+            if dc.rel(f) not in FILES:
+                unlisted.append('%s=%r' % (dc.rel(f), val))
         if unlisted:
-            sc.log('files beyond the monitoring ABI: %s' %
+            dc.log('files beyond the monitoring ABI: %s' %
                    ', '.join(unlisted))
 
         for rel, val in sorted(DEFAULTS.items()):
-            got = sc.read(path(rel))
+            got = dc.read(path(rel))
             self.expect(got == val, '%s: default %r, want %r' %
                         (rel, got, val))
 
         want = set()
-        conf = sc.kernel_config()
+        conf = dc.kernel_config()
         if conf is None:
-            sc.log('no /proc/config.gz: checking only vaddr and fvaddr')
+            dc.log('no /proc/config.gz: checking only vaddr and fvaddr')
             want = {'vaddr', 'fvaddr'}
         else:
             if conf.get('CONFIG_DAMON_VADDR') == 'y':
                 want |= {'vaddr', 'fvaddr'}
             if conf.get('CONFIG_DAMON_PADDR') == 'y':
                 want.add('paddr')
-        avail = sc.avail_operations()
-        sc.log('avail_operations: %s' % avail)
+        avail = dc.avail_operations()
+        dc.log('avail_operations: %s' % avail)
         self.expect(len(avail) == len(set(avail)),
                     'avail_operations repeats itself: %s' % avail)
         if conf is None:
@@ -187,26 +187,26 @@ class Test(sc.Checker):
         """Write good [(value, reads)] and bad [(value, errnos)] values."""
         f = path(rel)
         for val, reads in good:
-            err = sc.write(f, val)
+            err = dc.write(f, val)
             if self.expect(err == 0, '%s: writing %r failed with %s' %
-                           (rel, val, sc.errno_name(err))):
-                got = sc.read(f)
+                           (rel, val, dc.errno_name(err))):
+                got = dc.read(f)
                 self.expect(got == reads, '%s: wrote %r, reads %r, want %r'
                             % (rel, val, got, reads))
-        sc.must_write(f, 7)
+        dc.must_write(f, 7)
         for val, errs in bad:
-            err = sc.write(f, val)
+            err = dc.write(f, val)
             self.expect_errno(err, errs, '%s: writing %r' % (rel, val))
-            self.expect(sc.read(f) == '7', '%s: reads %r after a failed '
+            self.expect(dc.read(f) == '7', '%s: reads %r after a failed '
                         'write of %r, not the 7 it had' %
-                        (rel, sc.read(f), val))
-        err = sc.write(f, b'')
-        self.expect(sc.read(f) == '7', '%s: reads %r after an empty write '
-                    '(which gave %s), not 7' % (rel, sc.read(f),
-                                                sc.errno_name(err)))
+                        (rel, dc.read(f), val))
+        err = dc.write(f, b'')
+        self.expect(dc.read(f) == '7', '%s: reads %r after an empty write '
+                    '(which gave %s), not 7' % (rel, dc.read(f),
+                                                dc.errno_name(err)))
 
     def numbers(self):
-        ulong = [(str(sc.ULONG_MAX), str(sc.ULONG_MAX))]
+        ulong = [(str(dc.ULONG_MAX), str(dc.ULONG_MAX))]
         for rel in ULONG_FILES:
             self.number(rel, GOOD_NUMBERS + ulong, BAD_NUMBERS)
         # pid_target is a pid; whether -1 is taken is not the file's
@@ -214,9 +214,9 @@ class Test(sc.Checker):
         self.number(C + 'targets/0/pid_target', GOOD_NUMBERS,
                     [b for b in BAD_NUMBERS if b[0] != '-1'])
         f = path(C + 'targets/0/pid_target')
-        err = sc.write(f, '-1')
-        sc.log('pid_target: writing -1 gave %s, reads %r' %
-               (sc.errno_name(err), sc.read(f)))
+        err = dc.write(f, '-1')
+        dc.log('pid_target: writing -1 gave %s, reads %r' %
+               (dc.errno_name(err), dc.read(f)))
 
     def nr_file(self, nr_rel, marker_rel, good, prep=()):
         """An nr_* file: good [(value, nr)] create children 0..nr-1; bad
@@ -226,40 +226,40 @@ class Test(sc.Checker):
         f = path(nr_rel)
         parent = os.path.dirname(f)
         for val, nr in good:
-            err = sc.write(f, val)
+            err = dc.write(f, val)
             if not self.expect(err == 0, '%s: writing %r failed with %s' %
-                               (nr_rel, val, sc.errno_name(err))):
+                               (nr_rel, val, dc.errno_name(err))):
                 continue
-            self.expect(sc.read(f) == str(nr), '%s: wrote %r, reads %r, '
-                        'want %d' % (nr_rel, val, sc.read(f), nr))
+            self.expect(dc.read(f) == str(nr), '%s: wrote %r, reads %r, '
+                        'want %d' % (nr_rel, val, dc.read(f), nr))
             self.expect(children(parent) == list(range(nr)),
                         '%s: wrote %r, children %s, want 0..%d' %
                         (nr_rel, val, children(parent), nr - 1))
 
         def set_up():
-            sc.must_write(f, 1)
+            dc.must_write(f, 1)
             for rel, v in prep:
-                sc.must_write(path(rel), v)
+                dc.must_write(path(rel), v)
             if marker_rel:
-                sc.must_write(path(marker_rel), 4242)
+                dc.must_write(path(marker_rel), 4242)
             return os.stat(os.path.join(parent, '0')).st_ino
 
         def intact():
             try:
                 return (os.stat(os.path.join(parent, '0')).st_ino == ino and
                         (not marker_rel or
-                         sc.read(path(marker_rel)) == '4242'))
+                         dc.read(path(marker_rel)) == '4242'))
             except OSError:
                 return False
 
         ino = set_up()
         for val, errs in BAD_NUMBERS + [(b'', None)]:
-            err = sc.write(f, val)
+            err = dc.write(f, val)
             if errs:
                 self.expect_errno(err, errs, '%s: writing %r' % (nr_rel, val))
-            self.expect(sc.read(f) == '1' and children(parent) == [0],
+            self.expect(dc.read(f) == '1' and children(parent) == [0],
                         '%s: reads %r with children %s after a write of %r,'
-                        ' not 1 and [0]' % (nr_rel, sc.read(f),
+                        ' not 1 and [0]' % (nr_rel, dc.read(f),
                                             children(parent), val))
             if not self.expect(intact(), '%s: a write of %r replaced child '
                                '0 or lost its %s' % (nr_rel, val,
@@ -273,28 +273,28 @@ class Test(sc.Checker):
         written)."""
         f = path(nr_rel)
         parent = os.path.dirname(f)
-        err = sc.write(f, HUGE)
-        got = sc.read(f)
+        err = dc.write(f, HUGE)
+        got = dc.read(f)
         kids = children(parent)
-        sc.log('%s: writing %s gave %s; it reads %s, %d children' %
-               (nr_rel, HUGE, sc.errno_name(err), got, len(kids)))
+        dc.log('%s: writing %s gave %s; it reads %s, %d children' %
+               (nr_rel, HUGE, dc.errno_name(err), got, len(kids)))
         self.expect(got.isdigit() and kids == list(range(int(got))),
                     '%s: reads %r after writing %s, but has %d children' %
                     (nr_rel, got, HUGE, len(kids)))
-        err = sc.write(f, 1)
+        err = dc.write(f, 1)
         if not self.expect(err == 0, '%s: writing 1 after %s failed with %s'
-                           % (nr_rel, HUGE, sc.errno_name(err))):
+                           % (nr_rel, HUGE, dc.errno_name(err))):
             return
         self.expect(children(parent) == [0], '%s: children %s after '
                     'writing 1' % (nr_rel, children(parent)))
         if not probe_rel:
             return
         for rel, val in prep:
-            sc.must_write(path(rel), val)
+            dc.must_write(path(rel), val)
         probe = path(probe_rel)
-        sc.must_write(probe, 12345)
-        self.expect(sc.read(probe) == '12345', '%s reads %r, not 12345 '
-                    'after the huge %s' % (probe_rel, sc.read(probe), nr_rel))
+        dc.must_write(probe, 12345)
+        self.expect(dc.read(probe) == '12345', '%s reads %r, not 12345 '
+                    'after the huge %s' % (probe_rel, dc.read(probe), nr_rel))
 
     def nr_files(self):
         many = [('0x2', 2), ('010', 8), ('3\n', 3), ('0', 0), ('1', 1)]
@@ -304,7 +304,7 @@ class Test(sc.Checker):
                      C + 'targets/0/regions/0/end', many)
         # Schemes are beyond this test: no marker in them.
         self.nr_file(C + 'schemes/nr_schemes', None, many)
-        sc.must_write(path(C + 'schemes/nr_schemes'), 0)
+        dc.must_write(path(C + 'schemes/nr_schemes'), 0)
         self.nr_file('kdamonds/0/contexts/nr_contexts',
                      C + 'monitoring_attrs/intervals/sample_us',
                      [('0', 0), ('0x1', 1), ('0', 0), ('01', 1),
@@ -312,10 +312,10 @@ class Test(sc.Checker):
         f = path('kdamonds/0/contexts/nr_contexts')
         marker = path(C + 'monitoring_attrs/intervals/sample_us')
         for val in ('2', HUGE):
-            err = sc.write(f, val)
+            err = dc.write(f, val)
             self.expect_errno(err, errno.EINVAL,
                               'nr_contexts: writing %s' % val)
-            self.expect(sc.read(f) == '1' and sc.read(marker) == '4242',
+            self.expect(dc.read(f) == '1' and dc.read(marker) == '4242',
                         'nr_contexts: writing %s changed the context' % val)
 
         # The kdamonds directory last: it takes everything with it.
@@ -323,60 +323,60 @@ class Test(sc.Checker):
         self.nr_file('kdamonds/nr_kdamonds',
                      C + 'monitoring_attrs/intervals/aggr_us',
                      [('0x2', 2), ('0', 0), ('1\n', 1)], in_ctx)
-        sc.must_write(path(C + 'targets/nr_targets'), 1)
-        sc.must_write(path(C + 'targets/0/regions/nr_regions'), 1)
+        dc.must_write(path(C + 'targets/nr_targets'), 1)
+        dc.must_write(path(C + 'targets/0/regions/nr_regions'), 1)
 
         self.huge(C + 'targets/0/regions/nr_regions',
                   C + 'targets/0/regions/0/start')
         self.huge(C + 'targets/nr_targets', C + 'targets/0/pid_target')
         self.huge(C + 'schemes/nr_schemes', None)
-        sc.must_write(path(C + 'schemes/nr_schemes'), 0)
+        dc.must_write(path(C + 'schemes/nr_schemes'), 0)
         self.huge('kdamonds/nr_kdamonds',
                   C + 'monitoring_attrs/intervals/aggr_us', in_ctx)
 
     def keywords(self):
-        sc.must_write(path('kdamonds/0/contexts/nr_contexts'), 1)
+        dc.must_write(path('kdamonds/0/contexts/nr_contexts'), 1)
         ops = path(C + 'operations')
-        avail = sc.avail_operations()
+        avail = dc.avail_operations()
         for kw in avail:
             for val in (kw, kw + '\n'):
-                err = sc.write(ops, val)
+                err = dc.write(ops, val)
                 if self.expect(err == 0, 'operations: writing %r failed '
-                               'with %s' % (val, sc.errno_name(err))):
-                    self.expect(sc.read(ops) == kw, 'operations: wrote %r, '
-                                'reads %r' % (val, sc.read(ops)))
+                               'with %s' % (val, dc.errno_name(err))):
+                    self.expect(dc.read(ops) == kw, 'operations: wrote %r, '
+                                'reads %r' % (val, dc.read(ops)))
         for kw in ('vaddr', 'fvaddr', 'paddr'):
             if kw not in avail:
-                err = sc.write(ops, kw)
-                sc.log('operations: writing %s, not available, gave %s' %
-                       (kw, sc.errno_name(err)))
-        sc.must_write(ops, 'fvaddr')
+                err = dc.write(ops, kw)
+                dc.log('operations: writing %s, not available, gave %s' %
+                       (kw, dc.errno_name(err)))
+        dc.must_write(ops, 'fvaddr')
         for val in ('foo', 'VADDR', 'vaddr2', 'vadd', '\n', 'vaddr vaddr'):
-            err = sc.write(ops, val)
+            err = dc.write(ops, val)
             self.expect_errno(err, errno.EINVAL, 'operations: writing %r'
                               % val)
-            self.expect(sc.read(ops) == 'fvaddr', 'operations reads %r '
-                        'after a failed write of %r' % (sc.read(ops), val))
-        sc.write(ops, b'')
-        self.expect(sc.read(ops) == 'fvaddr', 'operations reads %r after an'
-                    ' empty write' % sc.read(ops))
+            self.expect(dc.read(ops) == 'fvaddr', 'operations reads %r '
+                        'after a failed write of %r' % (dc.read(ops), val))
+        dc.write(ops, b'')
+        self.expect(dc.read(ops) == 'fvaddr', 'operations reads %r after an'
+                    ' empty write' % dc.read(ops))
 
         st = path('kdamonds/0/state')
         for val in ('foo', 'ON', 'Off', 'of', 'onn', '\n', 'on off',
                     'commit_foo', '1'):
-            err = sc.write(st, val)
+            err = dc.write(st, val)
             self.expect_errno(err, errno.EINVAL, 'state: writing %r' % val)
-            self.expect(sc.read(st) == 'off', 'state reads %r after '
-                        'writing %r' % (sc.read(st), val))
-        self.expect(sc.kdamond_pid() == -1, 'pid reads %d after the bad '
-                    'state writes' % sc.kdamond_pid())
+            self.expect(dc.read(st) == 'off', 'state reads %r after '
+                        'writing %r' % (dc.read(st), val))
+        self.expect(dc.kdamond_pid() == -1, 'pid reads %d after the bad '
+                    'state writes' % dc.kdamond_pid())
 
         for rel in ('kdamonds/0/pid', C + 'avail_operations'):
-            before = sc.read(path(rel))
-            err = sc.write(path(rel), '1')
+            before = dc.read(path(rel))
+            err = dc.write(path(rel), '1')
             self.expect(err != 0, '%s: a write succeeded' % rel)
-            self.expect(sc.read(path(rel)) == before, '%s: reads %r after '
-                        'a write, not %r' % (rel, sc.read(path(rel)),
+            self.expect(dc.read(path(rel)) == before, '%s: reads %r after '
+                        'a write, not %r' % (rel, dc.read(path(rel)),
                                              before))
 
     def run(self):
@@ -388,16 +388,16 @@ class Test(sc.Checker):
 
 
 def main():
-    sc.check_environment()
-    kmsg = sc.Kmsg()
+    dc.check_environment()
+    kmsg = dc.Kmsg()
     test = Test()
     try:
         test.run()
-    except (OSError, sc.SetupError) as e:
+    except (OSError, dc.SetupError) as e:
         test.fail('unexpected error: %s' % e)
     finally:
-        sc.cleanup()
-    test.expect(sc.read(os.path.join(sc.KDAMONDS, 'nr_kdamonds')) == '0',
+        dc.cleanup()
+    test.expect(dc.read(os.path.join(dc.KDAMONDS, 'nr_kdamonds')) == '0',
                 'nr_kdamonds is not 0 at the end')
     return test.finish(kmsg)
 

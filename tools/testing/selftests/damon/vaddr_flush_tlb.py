@@ -26,8 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import sysfs_common as sc   # noqa: E402
-import damos_common as dc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 PARAM = '/sys/module/damon_vaddr/parameters/flush_tlb'
 NR_BUFFERS = 4
@@ -42,18 +41,18 @@ OUR_CPU, WORKLOAD_CPU = 0, 1
 
 def estimate(chk, workload, flush):
     """Percentiles 50 and 75 of the estimates with flush_tlb = flush."""
-    sc.must_write(PARAM, 'Y' if flush else 'N')
-    dc.build(sc.config([workload.pid]),
+    dc.must_write(PARAM, 'Y' if flush else 'N')
+    dc.build(dc.config([workload.pid]),
              [dc.scheme(nr_accesses=(1, dc.UINT_MAX))])
-    if not sc.turn_on(chk, 'on'):
+    if not dc.turn_on(chk, 'on'):
         return None
     try:
         time.sleep(WARMUP_S)
         estimates = [dc.tried_bytes(0) for _ in range(NR_ESTIMATES)]
     finally:
-        sc.cleanup()
-    pcts = [sc.wc.percentile(estimates, pct) for pct in (50, 75)]
-    sc.log('flush_tlb=%s estimates (MiB): %s; p50 %.1f, p75 %.1f' % (
+        dc.cleanup()
+    pcts = [dc.percentile(estimates, pct) for pct in (50, 75)]
+    dc.log('flush_tlb=%s estimates (MiB): %s; p50 %.1f, p75 %.1f' % (
         'Y' if flush else 'N',
         ' '.join('%.1f' % (w / dc.MIB) for w in estimates),
         pcts[0] / dc.MIB, pcts[1] / dc.MIB))
@@ -62,22 +61,22 @@ def estimate(chk, workload, flush):
 
 def test(chk):
     if not os.path.exists(PARAM):
-        sc.skip('no ' + PARAM)
+        dc.skip('no ' + PARAM)
     if not {OUR_CPU, WORKLOAD_CPU} <= os.sched_getaffinity(0):
-        sc.skip('needs CPUs %d and %d' % (OUR_CPU, WORKLOAD_CPU))
-    chk.expect(sc.read(PARAM) == 'N', 'flush_tlb defaults to %s, not N' %
-               sc.read(PARAM))
-    chk.expect_errno(sc.write(PARAM, 'maybe'), errno.EINVAL,
+        dc.skip('needs CPUs %d and %d' % (OUR_CPU, WORKLOAD_CPU))
+    chk.expect(dc.read(PARAM) == 'N', 'flush_tlb defaults to %s, not N' %
+               dc.read(PARAM))
+    chk.expect_errno(dc.write(PARAM, 'maybe'), errno.EINVAL,
                      'writing "maybe" to flush_tlb')
     os.sched_setaffinity(0, {OUR_CPU})
-    workload = sc.wc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)],
-                              flush=False, cpu=WORKLOAD_CPU)
+    workload = dc.Workload(NR_BUFFERS, BUFFER_MIB, [(0, HOT)],
+                           flush=False, cpu=WORKLOAD_CPU)
     try:
-        sc.log('hot buffer: 0x%x-0x%x, truth %.1f MiB' % (
+        dc.log('hot buffer: 0x%x-0x%x, truth %.1f MiB' % (
             workload.buffers[HOT[0]] + (TRUTH / dc.MIB,)))
         unflushed = estimate(chk, workload, False)
         if unflushed and unflushed[0] > TRUTH / 2:
-            sc.skip('the hot set was seen without flushes: the TLB did '
+            dc.skip('the hot set was seen without flushes: the TLB did '
                     'not keep it')
         flushed = estimate(chk, workload, True)
         chk.expect(workload.alive(), 'the workload died')
@@ -87,8 +86,8 @@ def test(chk):
                        '%.1f MiB' % (pct, val / dc.MIB, TOLERANCE * 100,
                                      TRUTH / dc.MIB))
     finally:
-        sc.write(PARAM, 'N')
-        sc.cleanup()
+        dc.write(PARAM, 'N')
+        dc.cleanup()
         workload.kill()
 
 

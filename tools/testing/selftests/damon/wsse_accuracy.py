@@ -31,13 +31,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wsse_common as wc   # noqa: E402
-import sysfs_common as sc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 NR_BUFFERS = 4
 BUFFER_MIB = 16
 HOT = [0, 2]
-TRUTH = len(HOT) * BUFFER_MIB * wc.MIB
+TRUTH = len(HOT) * BUFFER_MIB * dc.MIB
 TOLERANCE = 0.2
 SAMPLE_US = 5000
 WARMUP_AGGRS = 30          # 3 s at 100 ms
@@ -66,124 +65,124 @@ def best_match(logged, traced):
 def start_tracer():
     """A tracer of damon_aggregated, or None (and why) if the events
     could not be told apart or seen."""
-    if wc.kdamonds():
-        return None, 'other kdamonds run: %s' % wc.kdamonds()
-    if not os.path.isdir(os.path.join(sc.TRACING, sc.AGGREGATED)) or \
-            not os.path.isdir(os.path.join(sc.TRACING, 'instances')):
+    if dc.kdamonds():
+        return None, 'other kdamonds run: %s' % dc.kdamonds()
+    if not os.path.isdir(os.path.join(dc.TRACING, dc.AGGREGATED)) or \
+            not os.path.isdir(os.path.join(dc.TRACING, 'instances')):
         return None, 'no tracefs with damon_aggregated and instances'
-    return sc.Tracer('wsse_accuracy'), None
+    return dc.Tracer('wsse_accuracy'), None
 
 
 def main():
-    wc.check_environment()
-    kmsg = wc.Kmsg()
+    dc.check_wsse_environment()
+    kmsg = dc.Kmsg()
     # Phase 0 only measures the sweep; phase 1 runs until killed.
-    workload = wc.Workload(NR_BUFFERS, BUFFER_MIB, [(2000, HOT), (0, HOT)])
+    workload = dc.Workload(NR_BUFFERS, BUFFER_MIB, [(2000, HOT), (0, HOT)])
     fails = []
     tracer = None
     try:
         tracer, why_not = start_tracer()
         for i, (start, end) in enumerate(workload.buffers):
-            wc.log('buffer %d: 0x%x-0x%x%s' % (i, start, end,
+            dc.log('buffer %d: 0x%x-0x%x%s' % (i, start, end,
                                               ' (hot)' if i in HOT else ''))
         sweep = workload.phase_stats(0, 60)
         if not sweep:
-            wc.log('FAIL: the workload did not report its sweep time')
-            return wc.KSFT_FAIL
-        wc.log('sweep of the %d MiB working set: %d sweeps in 2 s, '
+            dc.log('FAIL: the workload did not report its sweep time')
+            return dc.KSFT_FAIL
+        dc.log('sweep of the %d MiB working set: %d sweeps in 2 s, '
                'min %d us, avg %d us, max %d us' %
-               (TRUTH // wc.MIB, sweep['sweeps'], sweep['min_us'],
+               (TRUTH // dc.MIB, sweep['sweeps'], sweep['min_us'],
                 sweep['avg_us'], sweep['max_us']))
         if sweep['avg_us'] > SAMPLE_US:
-            wc.log('note: a sweep takes longer than a sampling interval '
+            dc.log('note: a sweep takes longer than a sampling interval '
                    '(%d us); a sampled page may go untouched in it' %
                    SAMPLE_US)
 
-        if wc.write_param('target_pid', workload.pid):
-            wc.log('FAIL: cannot set target_pid')
-            return wc.KSFT_FAIL
-        err = wc.write_param('enable', 'Y')
+        if dc.write_param('target_pid', workload.pid):
+            dc.log('FAIL: cannot set target_pid')
+            return dc.KSFT_FAIL
+        err = dc.write_param('enable', 'Y')
         if err:
-            wc.log('FAIL: enabling the sample failed with %s' %
-                   wc.errno_name(err))
-            return wc.KSFT_FAIL
+            dc.log('FAIL: enabling the sample failed with %s' %
+                   dc.errno_name(err))
+            return dc.KSFT_FAIL
 
         # Warm up: the regions adapt from their initial, even split.
         estimates = []
         deadline = time.monotonic() + 60
         while len(estimates) < WARMUP_AGGRS and time.monotonic() < deadline:
-            estimates += wc.parse_wss(kmsg.read(1))
+            estimates += dc.parse_wss(kmsg.read(1))
         if len(estimates) < WARMUP_AGGRS:
-            wc.log('FAIL: only %d estimates in 60 s' % len(estimates))
-            return wc.KSFT_FAIL
+            dc.log('FAIL: only %d estimates in 60 s' % len(estimates))
+            return dc.KSFT_FAIL
         warmup = estimates
         estimates = []
         t0 = time.monotonic()
         while (len(estimates) < WANT_ESTIMATES and
                time.monotonic() - t0 < MEASURE_MAX_S):
-            estimates += wc.parse_wss(kmsg.read(1))
+            estimates += dc.parse_wss(kmsg.read(1))
         elapsed = time.monotonic() - t0
         alive = workload.alive()
-        wc.write_param('enable', 'N')
+        dc.write_param('enable', 'N')
         # What was logged between the last read and the stop.
-        late = wc.parse_wss(kmsg.read(1))
+        late = dc.parse_wss(kmsg.read(1))
 
-        wc.log('warm-up estimates (MiB): %s' %
-               ' '.join('%.1f' % (w / wc.MIB) for w in warmup))
-        wc.log('estimates (MiB): %s' %
-               ' '.join('%.1f' % (w / wc.MIB) for w in estimates))
+        dc.log('warm-up estimates (MiB): %s' %
+               ' '.join('%.1f' % (w / dc.MIB) for w in warmup))
+        dc.log('estimates (MiB): %s' %
+               ' '.join('%.1f' % (w / dc.MIB) for w in estimates))
         if not alive:
             fails.append('the workload exited early')
         if len(estimates) < MIN_ESTIMATES:
             fails.append('only %d estimates in %.1f s (want >= %d)' %
                          (len(estimates), elapsed, MIN_ESTIMATES))
-        wc.log('%d estimates in %.1f s: %.0f ms per aggregation' %
+        dc.log('%d estimates in %.1f s: %.0f ms per aggregation' %
                (len(estimates), elapsed,
                 elapsed * 1000 / max(len(estimates), 1)))
         if estimates:
-            wc.log('truth: %.1f MiB' % (TRUTH / wc.MIB))
+            dc.log('truth: %.1f MiB' % (TRUTH / dc.MIB))
             for pct in (25, 50, 75, 90):
-                wc.log('p%d: %.1f MiB (%+.1f%%)' % (
-                    pct, wc.percentile(estimates, pct) / wc.MIB,
-                    (wc.percentile(estimates, pct) / TRUTH - 1) * 100))
-            wc.log('min %.1f MiB, max %.1f MiB' %
-                   (min(estimates) / wc.MIB, max(estimates) / wc.MIB))
+                dc.log('p%d: %.1f MiB (%+.1f%%)' % (
+                    pct, dc.percentile(estimates, pct) / dc.MIB,
+                    (dc.percentile(estimates, pct) / TRUTH - 1) * 100))
+            dc.log('min %.1f MiB, max %.1f MiB' %
+                   (min(estimates) / dc.MIB, max(estimates) / dc.MIB))
             for pct in (50, 75):
-                val = wc.percentile(estimates, pct)
+                val = dc.percentile(estimates, pct)
                 if abs(val - TRUTH) > TOLERANCE * TRUTH:
                     fails.append('p%d %.1f MiB is not within %d%% of '
-                                 '%.1f MiB' % (pct, val / wc.MIB,
+                                 '%.1f MiB' % (pct, val / dc.MIB,
                                                TOLERANCE * 100,
-                                               TRUTH / wc.MIB))
+                                               TRUTH / dc.MIB))
         logged = warmup + estimates + late
         if tracer:
             time.sleep(1)
             traced = traced_wss(tracer)
             matched = best_match(logged, traced)
-            wc.log('%d of %d estimates match the %d traced aggregations' %
+            dc.log('%d of %d estimates match the %d traced aggregations' %
                    (matched, len(logged), len(traced)))
             if matched < TRACE_MIN_MATCH * len(logged):
                 fails.append('only %d of %d estimates are what the '
                              'tracepoint reports' % (matched, len(logged)))
         else:
-            wc.log('estimates against the tracepoint: not checked, %s' %
+            dc.log('estimates against the tracepoint: not checked, %s' %
                    why_not)
         splats = kmsg.splats()
         if splats:
             fails.append('kernel splat: %s' % splats[0])
     finally:
-        wc.stop_sample()
+        dc.stop_sample()
         workload.kill()
         kmsg.close()
         if tracer:
             tracer.close()
 
     for f in fails:
-        wc.log('FAIL: ' + f)
+        dc.log('FAIL: ' + f)
     if fails:
-        return wc.KSFT_FAIL
-    wc.log('PASS')
-    return wc.KSFT_PASS
+        return dc.KSFT_FAIL
+    dc.log('PASS')
+    return dc.KSFT_PASS
 
 
 if __name__ == '__main__':

@@ -26,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import wsse_common as wc   # noqa: E402
+import damon_common as dc   # noqa: E402
 
 START_TIMEOUT = 10      # s for a kdamond to show up after enable=Y
 STOP_TIMEOUT = 10       # s for it to be gone after enable=N
@@ -38,20 +38,20 @@ KMEMLEAK = '/sys/kernel/debug/kmemleak'
 class Test:
     def __init__(self):
         self.fails = []
-        self.baseline = wc.kdamonds()
-        self.kmsg = wc.Kmsg()
+        self.baseline = dc.kdamonds()
+        self.kmsg = dc.Kmsg()
 
     def fail(self, msg):
-        wc.log('FAIL: ' + msg)
+        dc.log('FAIL: ' + msg)
         self.fails.append(msg)
 
     def new_kdamonds(self):
-        return {p: c for p, c in wc.kdamonds().items()
+        return {p: c for p, c in dc.kdamonds().items()
                 if p not in self.baseline}
 
     def expect_no_kdamond(self, what, timeout=STOP_TIMEOUT):
         t0 = time.monotonic()
-        left = wc.wait_for(lambda: not self.new_kdamonds(), timeout)
+        left = dc.wait_for(lambda: not self.new_kdamonds(), timeout)
         if not left:
             self.fail('%s: kdamond still there after %d s: %s' %
                       (what, timeout, self.new_kdamonds()))
@@ -60,15 +60,15 @@ class Test:
 
     def enable(self, what):
         """Write Y; expect exactly one new kdamond; return its pid."""
-        err = wc.write_param('enable', 'Y')
+        err = dc.write_param('enable', 'Y')
         if err:
             self.fail('%s: enable=Y failed with %s' %
-                      (what, wc.errno_name(err)))
+                      (what, dc.errno_name(err)))
             return None
-        if wc.read_param('enable') != 'Y':
+        if dc.read_param('enable') != 'Y':
             self.fail('%s: enable reads %s after Y' %
-                      (what, wc.read_param('enable')))
-        threads = wc.wait_for(self.new_kdamonds, START_TIMEOUT)
+                      (what, dc.read_param('enable')))
+        threads = dc.wait_for(self.new_kdamonds, START_TIMEOUT)
         if len(threads) != 1:
             self.fail('%s: want one new kdamond, have %s' % (what, threads))
             return None
@@ -77,38 +77,38 @@ class Test:
         if len(self.new_kdamonds()) != 1:
             self.fail('%s: more kdamonds: %s' % (what, self.new_kdamonds()))
         pid, comm = next(iter(threads.items()))
-        wc.log('%s: %s (pid %d) runs' % (what, comm, pid))
+        dc.log('%s: %s (pid %d) runs' % (what, comm, pid))
         return pid
 
     def disable(self, what):
-        err = wc.write_param('enable', 'N')
+        err = dc.write_param('enable', 'N')
         if err:
             self.fail('%s: enable=N failed with %s' %
-                      (what, wc.errno_name(err)))
-        if wc.read_param('enable') != 'N':
+                      (what, dc.errno_name(err)))
+        if dc.read_param('enable') != 'N':
             self.fail('%s: enable reads %s after N' %
-                      (what, wc.read_param('enable')))
+                      (what, dc.read_param('enable')))
 
     def expect_einval(self, pid, what):
-        err = wc.write_param('target_pid', pid)
+        err = dc.write_param('target_pid', pid)
         if err:
             self.fail('%s: cannot write target_pid %d: %s' %
-                      (what, pid, wc.errno_name(err)))
+                      (what, pid, dc.errno_name(err)))
             return
-        err = wc.write_param('enable', 'Y')
-        wc.log('%s (pid %d): enable=Y gave %s' % (what, pid,
-                                                  wc.errno_name(err)))
+        err = dc.write_param('enable', 'Y')
+        dc.log('%s (pid %d): enable=Y gave %s' % (what, pid,
+                                                  dc.errno_name(err)))
         if err != errno.EINVAL:
             self.fail('%s: enable=Y gave %s, not EINVAL' %
-                      (what, wc.errno_name(err)))
-        if wc.read_param('enable') != 'N':
+                      (what, dc.errno_name(err)))
+        if dc.read_param('enable') != 'N':
             self.fail('%s: enable reads %s after a failed start' %
-                      (what, wc.read_param('enable')))
-            wc.write_param('enable', 'N')
+                      (what, dc.read_param('enable')))
+            dc.write_param('enable', 'N')
         time.sleep(1)
         if self.new_kdamonds():
             self.fail('%s: a kdamond runs: %s' % (what, self.new_kdamonds()))
-            wc.write_param('enable', 'N')
+            dc.write_param('enable', 'N')
             self.expect_no_kdamond(what)
 
     def invalid_pids(self):
@@ -118,30 +118,30 @@ class Test:
             pid -= 1
         self.expect_einval(pid, 'unused pid')
 
-        gone = wc.Workload(1, 1, [(1, [0])])
+        gone = dc.Workload(1, 1, [(1, [0])])
         gone.kill()
         self.expect_einval(gone.pid, 'pid of a reaped process')
 
     def target_exits(self):
         what = 'target exits'
-        workload = wc.Workload(1, 8, [(0, [0])])
+        workload = dc.Workload(1, 8, [(0, [0])])
         try:
-            wc.write_param('target_pid', workload.pid)
+            dc.write_param('target_pid', workload.pid)
             if not self.enable(what):
                 return
             wss = []
             deadline = time.monotonic() + 20
             while not wss and time.monotonic() < deadline:
-                wss = wc.parse_wss(self.kmsg.read(1))
+                wss = dc.parse_wss(self.kmsg.read(1))
             if not wss:
                 self.fail('%s: no estimate logged in 20 s' % what)
             else:
-                wc.log('%s: first estimate %d bytes' % (what, wss[0]))
+                dc.log('%s: first estimate %d bytes' % (what, wss[0]))
         finally:
             workload.kill()
         took = self.expect_no_kdamond(what + ', kdamond exit', EXIT_TIMEOUT)
         if took is not None:
-            wc.log('%s: kdamond exited %.1f s after the target' %
+            dc.log('%s: kdamond exited %.1f s after the target' %
                    (what, took))
         # The sample does not know yet; stopping must still work.
         self.disable(what)
@@ -156,28 +156,28 @@ class Test:
         took_write = time.monotonic() - t0
         took = self.expect_no_kdamond(what)
         if took is not None:
-            wc.log('%s: enable=N took %.2f s, kdamond gone %.2f s later' %
+            dc.log('%s: enable=N took %.2f s, kdamond gone %.2f s later' %
                    (what, took_write, took))
 
     def cycles(self):
-        workload = wc.Workload(2, 4, [(0, [0])])
+        workload = dc.Workload(2, 4, [(0, [0])])
         try:
-            wc.write_param('target_pid', workload.pid)
+            dc.write_param('target_pid', workload.pid)
             self.stop('stop', 1)
 
             what = 'enable twice'
             pid = self.enable(what)
-            err = wc.write_param('enable', 'Y')
+            err = dc.write_param('enable', 'Y')
             if err:
-                self.fail('%s: second Y gave %s' % (what, wc.errno_name(err)))
+                self.fail('%s: second Y gave %s' % (what, dc.errno_name(err)))
             time.sleep(0.5)
             if pid and list(self.new_kdamonds()) != [pid]:
                 self.fail('%s: kdamonds now %s' % (what, self.new_kdamonds()))
             self.disable(what)
-            err = wc.write_param('enable', 'N')
+            err = dc.write_param('enable', 'N')
             if err:
                 self.fail('disable twice: second N gave %s' %
-                          wc.errno_name(err))
+                          dc.errno_name(err))
             self.expect_no_kdamond(what)
 
             for i in range(CYCLES):
@@ -185,7 +185,7 @@ class Test:
             if not workload.alive():
                 self.fail('the workload died')
         finally:
-            wc.stop_sample()
+            dc.stop_sample()
             workload.kill()
 
     def kmemleak_clear(self):
@@ -196,7 +196,7 @@ class Test:
 
     def kmemleak_check(self):
         if not self.kmemleak:
-            wc.log('kmemleak: not available, not checked')
+            dc.log('kmemleak: not available, not checked')
             return
         # A leak shows once unchanged over two scans and 5 s old; what the
         # last cycles leaked is that old by the second scan.
@@ -206,19 +206,19 @@ class Test:
                 f.write('scan')
         with open(KMEMLEAK) as f:
             report = f.read()
-        wc.log('kmemleak: scanned in %.1f s' % (time.monotonic() - t0))
+        dc.log('kmemleak: scanned in %.1f s' % (time.monotonic() - t0))
         if report:
             self.fail('kmemleak reports leaks:\n' + report[:3000])
 
     def run(self):
-        wc.log('kdamonds before the test: %s' % (self.baseline or 'none'))
+        dc.log('kdamonds before the test: %s' % (self.baseline or 'none'))
         self.kmemleak_clear()
         try:
             self.invalid_pids()
             self.target_exits()
             self.cycles()
         finally:
-            wc.stop_sample()
+            dc.stop_sample()
         self.expect_no_kdamond('at the end')
         self.kmemleak_check()
         for s in self.kmsg.splats():
@@ -228,13 +228,13 @@ class Test:
 
 
 def main():
-    wc.check_environment()
+    dc.check_wsse_environment()
     fails = Test().run()
     if fails:
-        wc.log('%d failure(s)' % len(fails))
-        return wc.KSFT_FAIL
-    wc.log('PASS')
-    return wc.KSFT_PASS
+        dc.log('%d failure(s)' % len(fails))
+        return dc.KSFT_FAIL
+    dc.log('PASS')
+    return dc.KSFT_PASS
 
 
 if __name__ == '__main__':
