@@ -63,9 +63,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import damon_common as dc   # noqa: E402
 
-MIB = 1 << 20
-UINT_MAX = (1 << 32) - 1
-STATE = os.path.join(dc.KDAMOND, 'state')
 SCHEME = os.path.join(dc.SCHEMES, '0')
 FILTERS = os.path.join(SCHEME, 'filters')
 TRIED = os.path.join(SCHEME, 'tried_regions')
@@ -114,8 +111,8 @@ def configure_scheme(filters):
     dc.must_write(os.path.join(dc.SCHEMES, 'nr_schemes'), 1)
     dc.must_write(os.path.join(SCHEME, 'action'), 'stat')
     pattern = os.path.join(SCHEME, 'access_pattern')
-    for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', UINT_MAX),
-                     ('age', UINT_MAX)):
+    for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', dc.UINT_MAX),
+                     ('age', dc.UINT_MAX)):
         dc.must_write(os.path.join(pattern, name, 'min'), 0)
         dc.must_write(os.path.join(pattern, name, 'max'), hi)
     dc.must_write(os.path.join(FILTERS, 'nr_filters'), len(filters))
@@ -160,7 +157,7 @@ def size(rng):
 
 
 def mib(n):
-    return '%.2f MiB' % (n / MIB)
+    return '%.2f MiB' % (n / dc.MIB)
 
 
 class Mapper:
@@ -168,7 +165,7 @@ class Mapper:
 
     def __init__(self, cgroup_procs=None):
         self.proc = subprocess.Popen(
-            [sys.executable, '-c', MAPPER, str(MAP_MIB * MIB), SHARED_FILE],
+            [sys.executable, '-c', MAPPER, str(MAP_MIB * dc.MIB), SHARED_FILE],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.pid = self.proc.pid
         self.lines = []
@@ -280,12 +277,12 @@ class Test(dc.Checker):
 
     def tried(self, what):
         """One pass's tried regions and total_bytes, and the stats."""
-        err = dc.write(STATE, 'update_schemes_tried_regions')
+        err = dc.write(dc.STATE, 'update_schemes_tried_regions')
         if not self.expect(err == 0, '%s: update_schemes_tried_regions '
                            'failed with %s' % (what, dc.errno_name(err))):
             return None, None, None
         regions, total = read_tried()
-        err = dc.write(STATE, 'update_schemes_stats')
+        err = dc.write(dc.STATE, 'update_schemes_stats')
         stats = None
         if self.expect(err == 0, '%s: update_schemes_stats failed with %s'
                        % (what, dc.errno_name(err))):
@@ -403,7 +400,7 @@ class Test(dc.Checker):
         except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
             return
-        err = dc.write(STATE, 'on')
+        err = dc.write(dc.STATE, 'on')
         self.expect_errno(err, errno.EINVAL, what + ': on')
         if not err:
             dc.cleanup()
@@ -414,7 +411,7 @@ class Test(dc.Checker):
             configure_scheme(bad)
         except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
-        err = dc.write(STATE, 'commit')
+        err = dc.write(dc.STATE, 'commit')
         self.expect_errno(err, errno.EINVAL, what + ': commit')
         self.expect(dc.state() == 'on' and dc.kdamond_pid() == pid,
                     '%s: state %s, pid %d after the commit, want on and %d'
@@ -520,7 +517,7 @@ class Test(dc.Checker):
             configure_scheme([flt('addr', True, False, addr=(b1[0], b1[0]))])
         except dc.SetupError as e:
             self.fail('%s: %s' % (what, e))
-        err = dc.write(STATE, 'commit')
+        err = dc.write(dc.STATE, 'commit')
         self.expect_errno(err, errno.EINVAL, what + ': commit')
         self.expect(dc.state() == 'on', '%s: state %s after the commit' %
                     (what, dc.state()))

@@ -30,24 +30,15 @@ splits to it, and the idle buffer is zeros.  In each round:
 The kdamond is off, nr_kdamonds 0 and the zram swap gone at the end.
 """
 
-import array
-import collections
 import os
-import shutil
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import damon_common as dc   # noqa: E402
 
-MIB = 1 << 20
 BUF_MIB = 32
-STATE = os.path.join(dc.KDAMOND, 'state')
 SCHEME = os.path.join(dc.SCHEMES, '0')
-UINT_MAX = (1 << 32) - 1
-STATS = ('nr_tried', 'sz_tried', 'nr_applied', 'sz_applied',
-         'sz_ops_filter_passed', 'qt_exceeds')
 
 MIN_AGE = 10            # aggregations of no access before a pageout
 COLD_DEADLINE = 60      # s for the cold buffer to be paged out
@@ -56,101 +47,13 @@ HOT_MIN_RESIDENT = 0.9
 HOT_LOOKS = 5
 HOT_MAX_SWAPINS = 0.1   # share of the hot buffer's pages
 
-ZRAM = '/sys/block/zram0'
-ZRAM_DEV = '/dev/zram0'
-SBIN_PATH = '/usr/sbin:/sbin:/usr/bin:/bin'
-
-
-KPAGEFLAGS = '/proc/kpageflags'
-KPF_ZERO_PAGE = 24
-PFN_MASK = (1 << 55) - 1
-
-
-def is_zero_page(pfn):
-    fd = os.open(KPAGEFLAGS, os.O_RDONLY)
-    try:
-        flags = int.from_bytes(os.pread(fd, 8, pfn * 8), 'little')
-    finally:
-        os.close(fd)
-    return bool(flags >> KPF_ZERO_PAGE & 1)
-
-
-def residency(pid, start, end):
-    """Shares of the pages of [start, end) resident and swapped.
-
-    A page mapping the shared zero page is present but holds no memory:
-    reclaim splitting a huge page maps its zero-filled parts to it rather
-    than swapping them out, and access_memory's idle buffers are zeros.
-    The zero page is the one frame mapped more than once in a private
-    anonymous range.
-    """
-    nr = (end - start) // dc.PAGE_SIZE
-    entries = array.array('Q')
-    with open('/proc/%d/pagemap' % pid, 'rb') as f:
-        f.seek(start // dc.PAGE_SIZE * 8)
-        entries.frombytes(f.read(nr * 8))
-    pfns = collections.Counter(e & PFN_MASK for e in entries if e >> 63)
-    zero = sum(n for pfn, n in pfns.items() if n > 1 and is_zero_page(pfn))
-    swapped = sum(1 for e in entries if (e >> 62) & 1)
-    return (sum(pfns.values()) - zero) / nr, swapped / nr
-
-
-def swaps():
-    with open('/proc/swaps') as f:
-        return f.read().splitlines()[1:]
-
-
-class Swap:
-    """Swap on zram0 for the test, unless some swap is on already."""
-
-    def __init__(self):
-        self.ours = False
-        if swaps():
-            dc.log('using the swap that is on: %s' % swaps())
-            return
-        if not os.path.isdir(ZRAM) or not os.path.exists(ZRAM_DEV):
-            dc.skip('needs swap or CONFIG_ZRAM (no %s)' % ZRAM)
-        tools = [shutil.which(t, path=SBIN_PATH)
-                 for t in ('mkswap', 'swapon', 'swapoff')]
-        if None in tools:
-            dc.skip('needs mkswap, swapon and swapoff')
-        self.mkswap, self.swapon, self.swapoff = tools
-        if dc.read(os.path.join(ZRAM, 'disksize')) != '0':
-            dc.skip('zram0 is in use')
-        self.ours = True
-        dc.must_write(os.path.join(ZRAM, 'disksize'), '128M')
-        for cmd in ([self.mkswap, ZRAM_DEV], [self.swapon, ZRAM_DEV]):
-            res = subprocess.run(cmd, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
-            if res.returncode:
-                raise dc.SetupError('%s failed: %s' % (' '.join(cmd),
-                                                       res.stdout.strip()))
-        dc.log('swap on zram0: %s' % swaps())
-
-    def close(self):
-        if not self.ours:
-            return
-        if any(line.split()[0] == ZRAM_DEV for line in swaps()):
-            subprocess.run([self.swapoff, ZRAM_DEV])
-        dc.write(os.path.join(ZRAM, 'reset'), '1')
-
-
-def vmstat(name):
-    with open('/proc/vmstat') as f:
-        for line in f:
-            key, val = line.split()
-            if key == name:
-                return int(val)
-    return 0
-
 
 def read_stats(chk):
-    err = dc.write(STATE, 'update_schemes_stats')
+    err = dc.write(dc.STATE, 'update_schemes_stats')
     if not chk.expect(err == 0, 'update_schemes_stats failed with %s' %
                       dc.errno_name(err)):
         return None
-    return {n: int(dc.read(os.path.join(SCHEME, 'stats', n)))
-            for n in STATS}
+    return dc.read_values(os.path.join(SCHEME, 'stats'), dc.STATS)
 
 
 def set_pageout_scheme(young_filter):
@@ -161,10 +64,10 @@ def set_pageout_scheme(young_filter):
     pattern = os.path.join(SCHEME, 'access_pattern')
     if young_filter:
         ranges = (('sz', dc.PAGE_SIZE, dc.ULONG_MAX),
-                  ('nr_accesses', 0, UINT_MAX), ('age', 0, UINT_MAX))
+                  ('nr_accesses', 0, dc.UINT_MAX), ('age', 0, dc.UINT_MAX))
     else:
         ranges = (('sz', dc.PAGE_SIZE, dc.ULONG_MAX),
-                  ('nr_accesses', 0, 0), ('age', MIN_AGE, UINT_MAX))
+                  ('nr_accesses', 0, 0), ('age', MIN_AGE, dc.UINT_MAX))
     for name, lo, hi in ranges:
         dc.must_write(os.path.join(pattern, name, 'min'), lo)
         dc.must_write(os.path.join(pattern, name, 'max'), hi)
@@ -197,20 +100,19 @@ def run(chk, young_filter):
 
 def check(chk, what, workload, young_filter):
     cold, hot = workload.buffers
-    pid = workload.pid
-    pswpin = vmstat('pswpin')
+    pswpin = dc.vmstat('pswpin')
     kdamond = dc.turn_on(chk, what + ': on')
     if not kdamond:
         return
     t0 = time.monotonic()
 
     def cold_gone():
-        present, _ = residency(pid, *cold)
+        present, _ = workload.residency(0)
         return present <= COLD_MAX_RESIDENT
 
     gone = dc.wait_for(cold_gone, COLD_DEADLINE, 1)
     took = time.monotonic() - t0
-    present, swapped = residency(pid, *cold)
+    present, swapped = workload.residency(0)
     dc.log('%s: cold buffer %.0f%% resident, %.0f%% swapped after %.1f s'
            % (what, present * 100, swapped * 100, took))
     chk.expect(gone, '%s: the cold buffer is still %.0f%% resident after '
@@ -220,7 +122,7 @@ def check(chk, what, workload, young_filter):
 
     looks = []
     for _ in range(HOT_LOOKS):
-        looks.append(residency(pid, *hot)[0])
+        looks.append(workload.residency(1)[0])
         time.sleep(1)
     dc.log('%s: hot buffer resident: %s' % (
         what, ', '.join('%.1f%%' % (p * 100) for p in looks)))
@@ -229,7 +131,7 @@ def check(chk, what, workload, young_filter):
                'least %.0f%%' % (what, min(looks) * 100,
                                  HOT_MIN_RESIDENT * 100))
     chk.expect(workload.alive(), '%s: the workload died' % what)
-    swapins = vmstat('pswpin') - pswpin
+    swapins = dc.vmstat('pswpin') - pswpin
     hot_pages = (hot[1] - hot[0]) // dc.PAGE_SIZE
     dc.log('%s: %d pages swapped in' % (what, swapins))
     # A hot page paged out comes back at once: residency alone would hide
@@ -275,13 +177,13 @@ def check_stats(chk, what, st, cold_sz, hot_sz, young_filter):
 
 def main():
     dc.check_environment()
-    if not os.access(KPAGEFLAGS, os.R_OK):
-        dc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % KPAGEFLAGS)
+    if not os.access(dc.KPAGEFLAGS, os.R_OK):
+        dc.skip('needs %s (CONFIG_PROC_PAGE_MONITOR)' % dc.KPAGEFLAGS)
     kmsg = dc.Kmsg()
     chk = dc.Checker()
     swap = None
     try:
-        swap = Swap()
+        swap = dc.Swap('128M')
         run(chk, young_filter=False)
         run(chk, young_filter=True)
     except (OSError, dc.SetupError, RuntimeError) as e:

@@ -47,9 +47,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import damon_common as dc   # noqa: E402
 
-UINT_MAX = (1 << 32) - 1
-STATE = os.path.join(dc.KDAMOND, 'state')
-NR_SCHEMES = os.path.join(dc.SCHEMES, 'nr_schemes')
 SCHEME = os.path.join(dc.SCHEMES, '0')
 TRIED = os.path.join(SCHEME, 'tried_regions')
 
@@ -89,11 +86,11 @@ class Writer(threading.Thread):
 
 
 def configure_scheme():
-    dc.must_write(NR_SCHEMES, 1)
+    dc.must_write(dc.NR_SCHEMES, 1)
     dc.must_write(os.path.join(SCHEME, 'action'), 'stat')
     pattern = os.path.join(SCHEME, 'access_pattern')
-    for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', UINT_MAX),
-                     ('age', UINT_MAX)):
+    for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', dc.UINT_MAX),
+                     ('age', dc.UINT_MAX)):
         dc.must_write(os.path.join(pattern, name, 'min'), 0)
         dc.must_write(os.path.join(pattern, name, 'max'), hi)
 
@@ -136,7 +133,7 @@ class Test(dc.Checker):
             kdamond = self.start(what, workload, 3000000)
             if not kdamond:
                 return
-            upd = Writer(STATE, 'update_schemes_tried_regions')
+            upd = Writer(dc.STATE, 'update_schemes_tried_regions')
             time.sleep(PENDING_AFTER)
             pending = upd.is_alive()
             t_exit = time.monotonic()
@@ -166,19 +163,19 @@ class Test(dc.Checker):
             kdamond = self.start(what, workload, RACE_AGGR_US)
             if not kdamond:
                 return
-            upd = Writer(STATE, 'update_schemes_tried_regions')
+            upd = Writer(dc.STATE, 'update_schemes_tried_regions')
             time.sleep(delay)
             self.expect(upd.is_alive(), '%s: the update returned %s '
                         'before %.1f s' % (what, dc.errno_name(upd.err),
                                            delay))
-            rm = Writer(NR_SCHEMES, '0')
+            rm = Writer(dc.NR_SCHEMES, '0')
             self.expect_returned(what, upd, RACE_RETURN,
                                  (0, errno.ECANCELED))
             self.expect_returned(what, rm, RACE_RETURN, 0)
-            self.expect(dc.read(NR_SCHEMES) == '0' and
+            self.expect(dc.read(dc.NR_SCHEMES) == '0' and
                         not os.path.exists(SCHEME),
                         '%s: nr_schemes %s, scheme 0 %s' % (
-                            what, dc.read(NR_SCHEMES),
+                            what, dc.read(dc.NR_SCHEMES),
                             'there' if os.path.exists(SCHEME) else 'gone'))
             self.expect(dc.state() == 'on' and dc.kdamond_pid() == kdamond,
                         '%s: state %s, pid %d, want on and %d' % (
@@ -190,11 +187,11 @@ class Test(dc.Checker):
         kdamond = self.start(what, workload, RACE_AGGR_US)
         if not kdamond:
             return
-        upd = Writer(STATE, 'update_schemes_tried_regions')
+        upd = Writer(dc.STATE, 'update_schemes_tried_regions')
         time.sleep(0.3)
         self.expect(upd.is_alive(), '%s: the update returned %s before '
                     '0.3 s' % (what, dc.errno_name(upd.err)))
-        off = Writer(STATE, 'off')
+        off = Writer(dc.STATE, 'off')
         self.expect_returned(what, upd, RACE_RETURN, (0, errno.ECANCELED))
         self.expect_returned(what, off, RACE_RETURN, 0)
         dc.expect_off(self, what, kdamond)
@@ -206,14 +203,14 @@ class Test(dc.Checker):
                              apply_interval_us=LONG_APPLY_US)
         if not kdamond:
             return
-        upd = Writer(STATE, 'update_schemes_tried_regions')
+        upd = Writer(dc.STATE, 'update_schemes_tried_regions')
         time.sleep(1)
         self.expect(upd.is_alive(), '%s: the update returned %s at once' %
                     (what, dc.errno_name(upd.err)))
         reader = Writer(None, None, read=os.path.join(dc.KDAMOND, 'pid'))
         self.expect(reader.done_within(QUICK_RETURN), '%s: reading pid '
                     'took more than %d s' % (what, QUICK_RETURN))
-        off = Writer(STATE, 'off')
+        off = Writer(dc.STATE, 'off')
         self.expect_returned(what, off, QUICK_RETURN, 0)
         self.expect_returned(what, upd, QUICK_RETURN,
                              (0, errno.ECANCELED))
@@ -227,7 +224,7 @@ class Test(dc.Checker):
         kdamond = self.start(what, workload, 1000000)
         if not kdamond:
             return
-        upds = [Writer(STATE, 'update_schemes_tried_regions')
+        upds = [Writer(dc.STATE, 'update_schemes_tried_regions')
                 for _ in range(2)]
         # The second may wait for its own pass, or be turned away.
         for upd in upds:
@@ -241,19 +238,19 @@ class Test(dc.Checker):
         kdamond = self.start(what, workload, 1000000)
         if not kdamond:
             return
-        dc.must_write(NR_SCHEMES, 0)
-        upd = Writer(STATE, 'update_schemes_tried_regions')
+        dc.must_write(dc.NR_SCHEMES, 0)
+        upd = Writer(dc.STATE, 'update_schemes_tried_regions')
         self.expect_returned(what, upd, QUICK_RETURN,
                              (0, errno.EINVAL, errno.ECANCELED))
 
         what = 'no scheme in the running context'
-        err = dc.write(STATE, 'commit')
+        err = dc.write(dc.STATE, 'commit')
         self.expect(err == 0, '%s: committing nr_schemes 0 failed with %s'
                     % (what, dc.errno_name(err)))
-        dc.must_write(NR_SCHEMES, 1)
+        dc.must_write(dc.NR_SCHEMES, 1)
         for cmd in ('update_schemes_tried_regions',
                     'update_schemes_tried_bytes'):
-            upd = Writer(STATE, cmd)
+            upd = Writer(dc.STATE, cmd)
             self.expect_returned(what, upd, QUICK_RETURN,
                                  (errno.ECANCELED, errno.EINVAL))
         self.expect(nr_tried_dirs() == 0 and
@@ -272,10 +269,10 @@ class Test(dc.Checker):
                     'update_schemes_tried_bytes', 'update_schemes_stats',
                     'update_schemes_effective_quotas',
                     'commit_schemes_quota_goals'):
-            w = Writer(STATE, cmd)
+            w = Writer(dc.STATE, cmd)
             self.expect_returned('kdamond off, ' + what, w, QUICK_RETURN,
                                  errno.EINVAL)
-        w = Writer(STATE, 'clear_schemes_tried_regions')
+        w = Writer(dc.STATE, 'clear_schemes_tried_regions')
         self.expect_returned('kdamond off, ' + what, w, QUICK_RETURN, 0)
 
     def run(self):

@@ -40,9 +40,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import damon_common as dc   # noqa: E402
 
-UINT_MAX = (1 << 32) - 1
-STATE = os.path.join(dc.KDAMOND, 'state')
-NR_SCHEMES = os.path.join(dc.SCHEMES, 'nr_schemes')
 
 ACTIVE = (1000, 999, 0)
 ABOVE_HIGH = (1, 1, 0)
@@ -56,36 +53,11 @@ STATS_RETURN = 3        # s for update_schemes_stats to answer
 CANCEL_RETURN = 5       # s for a tried-regions update to be canceled
 
 
-def free_mem_rate():
-    """Free memory per mille, as the kernel computes it."""
-    info = {}
-    with open('/proc/meminfo') as f:
-        for line in f:
-            key, val = line.split(':')
-            info[key] = int(val.split()[0])
-    return info['MemFree'] * 1000 // info['MemTotal']
-
-
-def scheme_dir(s):
-    return os.path.join(dc.SCHEMES, str(s))
-
-
 def configure_schemes(wmarks_list):
     """One stat scheme per (high, mid, low) in wmarks_list."""
-    dc.must_write(NR_SCHEMES, len(wmarks_list))
-    for s, (high, mid, low) in enumerate(wmarks_list):
-        d = scheme_dir(s)
-        dc.must_write(os.path.join(d, 'action'), 'stat')
-        for name, hi in (('sz', dc.ULONG_MAX), ('nr_accesses', UINT_MAX),
-                         ('age', UINT_MAX)):
-            dc.must_write(os.path.join(d, 'access_pattern', name, 'min'), 0)
-            dc.must_write(os.path.join(d, 'access_pattern', name, 'max'),
-                          hi)
-        w = os.path.join(d, 'watermarks')
-        dc.must_write(os.path.join(w, 'metric'), 'free_mem_rate')
-        dc.must_write(os.path.join(w, 'interval_us'), WMARK_INTERVAL_US)
-        for name, val in (('high', high), ('mid', mid), ('low', low)):
-            dc.must_write(os.path.join(w, name), val)
+    dc.configure_schemes([dc.scheme(wmarks=('free_mem_rate',
+                                            WMARK_INTERVAL_US) + wmarks)
+                          for wmarks in wmarks_list])
 
 
 def timed_write(path, val, timeout):
@@ -115,18 +87,18 @@ class Test(dc.Checker):
         self.kdamond = None
 
     def nr_tried(self, what, s=0):
-        err, took = timed_write(STATE, 'update_schemes_stats',
+        err, took = timed_write(dc.STATE, 'update_schemes_stats',
                                 STATS_RETURN)
         if not self.expect(err == 0, '%s: update_schemes_stats %s' % (
                 what, 'did not return in %d s' % STATS_RETURN
                 if err is None else 'failed with ' + dc.errno_name(err))):
             return None
-        return int(dc.read(os.path.join(scheme_dir(s), 'stats',
+        return int(dc.read(os.path.join(dc.scheme_dir(s), 'stats',
                                         'nr_tried')))
 
     def commit(self, what, wmarks_list):
         configure_schemes(wmarks_list)
-        err = dc.write(STATE, 'commit')
+        err = dc.write(dc.STATE, 'commit')
         self.expect(err == 0, '%s: commit failed with %s' %
                     (what, dc.errno_name(err)))
 
@@ -142,12 +114,12 @@ class Test(dc.Checker):
         aggrs = self.tracer.wait(t0, 1, GROW_TIMEOUT)
         self.expect(aggrs, '%s: no damon_aggregated event in %d s' %
                     (what, GROW_TIMEOUT))
-        err, took = timed_write(STATE, 'update_schemes_tried_regions',
+        err, took = timed_write(dc.STATE, 'update_schemes_tried_regions',
                                 GROW_TIMEOUT)
         if self.expect(err == 0, '%s: update_schemes_tried_regions %s' % (
                 what, 'did not return' if err is None else
                 'failed with ' + dc.errno_name(err))):
-            total = int(dc.read(os.path.join(scheme_dir(0),
+            total = int(dc.read(os.path.join(dc.scheme_dir(0),
                                              'tried_regions',
                                              'total_bytes')))
             self.expect(total > 0, '%s: total_bytes 0 after the update' %
@@ -169,7 +141,7 @@ class Test(dc.Checker):
                     (what, before, after))
         self.expect(not aggrs, '%s: %d damon_aggregated events, want none'
                     % (what, len(aggrs)))
-        err, took = timed_write(STATE, 'update_schemes_tried_regions',
+        err, took = timed_write(dc.STATE, 'update_schemes_tried_regions',
                                 CANCEL_RETURN)
         if self.expect(err is not None, '%s: update_schemes_tried_regions '
                        'did not return in %d s' % (what, CANCEL_RETURN)):
@@ -217,12 +189,12 @@ class Test(dc.Checker):
         if not self.start(what, [ACTIVE, ABOVE_HIGH]):
             return
         time.sleep(SETTLE)
-        err, took = timed_write(STATE, 'update_schemes_tried_regions',
+        err, took = timed_write(dc.STATE, 'update_schemes_tried_regions',
                                 GROW_TIMEOUT)
         if self.expect(err == 0, '%s: update_schemes_tried_regions %s' % (
                 what, 'did not return' if err is None else
                 'failed with ' + dc.errno_name(err))):
-            totals = [int(dc.read(os.path.join(scheme_dir(s),
+            totals = [int(dc.read(os.path.join(dc.scheme_dir(s),
                                                'tried_regions',
                                                'total_bytes')))
                       for s in (0, 1)]
@@ -238,7 +210,7 @@ class Test(dc.Checker):
 
 def main():
     dc.check_environment(need_tracefs=True)
-    rate = free_mem_rate()
+    rate = dc.free_mem_rate()
     dc.log('free memory rate: %d per mille' % rate)
     if not 2 <= rate <= 997:
         dc.skip('the free memory rate %d is too close to an end for '

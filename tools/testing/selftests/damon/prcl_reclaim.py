@@ -85,11 +85,6 @@ def fmt_rss(vals):
                      for f, v in vals.items())
 
 
-def majflt(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        return int(f.read().rsplit(')', 1)[1].split()[9])
-
-
 class Sample:
     """The sample's kdamond, told apart from those before the test."""
 
@@ -152,7 +147,7 @@ def reclaim(chk, sample, kmsg):
     workload = dc.MemSweep(['a%d' % COLD_MIB, 'a%d' % HOT_MIB],
                            [(0, [1])])
     try:
-        flt0 = majflt(workload.pid)
+        flt0 = dc.majflt(workload.pid)
         rss0 = rss(workload.pid)
         dc.log('%s: before: %s' % (what, fmt_rss(rss0)))
         kdamond = sample.start(chk, what, workload.pid)
@@ -187,7 +182,7 @@ def reclaim(chk, sample, kmsg):
                    '%s: the hot buffer dropped to %.1f%% resident, want at '
                    'least %.0f%%' % (what, min(looks) * 100,
                                      HOT_MIN_RESIDENT * 100))
-        faults = majflt(workload.pid) - flt0
+        faults = dc.majflt(workload.pid) - flt0
         hot_pages = HOT_MIB * dc.MIB // dc.PAGE_SIZE
         dc.log('%s: %d major faults in the workload' % (what, faults))
         chk.expect(faults <= HOT_MAX_MAJFLT * hot_pages,

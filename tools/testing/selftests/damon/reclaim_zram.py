@@ -75,11 +75,6 @@ STATS_SLACK = 32 * dc.MIB
 STATS_TIMEOUT = 20      # s for the stats to catch up with the drop
 
 
-def majflt(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        return int(f.read().rsplit(')', 1)[1].split()[9])
-
-
 def hot_looks(chk, what, workload):
     looks = []
     for _ in range(HOT_LOOKS):
@@ -99,7 +94,7 @@ def reclaim(chk, mod):
                            [(0, [1])])
     try:
         mod.set(skip_anon='N')
-        flt0 = majflt(workload.pid)
+        flt0 = dc.majflt(workload.pid)
         pswpout0 = dc.vmstat('pswpout')
         cached0 = dc.meminfo()['Cached']
         pid = mod.start(chk, what)
@@ -119,7 +114,7 @@ def reclaim(chk, mod):
                        what, present * 100, COLD_DEADLINE,
                        COLD_MAX_RESIDENT * 100))
         hot_looks(chk, what, workload)
-        faults = majflt(workload.pid) - flt0
+        faults = dc.majflt(workload.pid) - flt0
         hot_pages = HOT_MIB * dc.MIB // dc.PAGE_SIZE
         dc.log('%s: %d major faults in the workload' % (what, faults))
         chk.expect(faults <= HOT_MAX_MAJFLT * hot_pages,

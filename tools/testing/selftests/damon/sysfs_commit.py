@@ -35,7 +35,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import damon_common as dc   # noqa: E402
 
-STATE = os.path.join(dc.KDAMOND, 'state')
 AGGR_TIMEOUT = 30       # s to wait for the aggregations a check needs
 GRACE = 0.3             # s after a commit before its effect is checked
 
@@ -53,7 +52,7 @@ class Test(dc.Checker):
     def commit(self, cfg, what):
         """Configure cfg, commit it; return when, or None on failure."""
         dc.configure(cfg)
-        err = dc.write(STATE, 'commit')
+        err = dc.write(dc.STATE, 'commit')
         t = time.monotonic()
         if not self.expect(err == 0, '%s: commit failed with %s' %
                            (what, dc.errno_name(err))):
@@ -135,7 +134,7 @@ class Test(dc.Checker):
             self.fail('%s: %s' % (what, e))
             self.restart(what)
             return
-        err = dc.write(STATE, 'commit')
+        err = dc.write(dc.STATE, 'commit')
         t = time.monotonic()
         # Upstream 6.12 answers 0 and fails in the kdamond later.
         self.expect_errno(err, errno.EINVAL, '%s: commit' % what, ours=True)

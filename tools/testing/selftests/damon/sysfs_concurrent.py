@@ -27,13 +27,12 @@ import damon_common as dc   # noqa: E402
 
 DURATION = 10           # s of hammering
 JOIN_TIMEOUT = 60       # s for every writer to finish after that
-STATE = os.path.join(dc.KDAMOND, 'state')
 
 
 def hammer_state(rnd, workload):
     kw = rnd.choice(('on', 'on', 'off', 'commit', 'off\n', 'commit\n',
                      'update_schemes_stats', 'bogus'))
-    return STATE, kw
+    return dc.STATE, kw
 
 
 def hammer_nr(rnd, workload):
