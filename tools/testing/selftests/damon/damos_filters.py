@@ -291,8 +291,8 @@ class Test(dc.Checker):
         return regions, total, stats
 
     def run_case(self, what, cfg, filters, check, passes=1):
-        """Start, look at the tried regions of passes passes, check the
-        last, stop."""
+        """Start, look at the tried regions of that many passes, check
+        the last, stop."""
         pid = self.start(what, cfg, filters)
         if not pid:
             return

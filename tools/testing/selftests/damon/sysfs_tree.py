@@ -210,7 +210,7 @@ class Test(dc.Checker):
         for rel in ULONG_FILES:
             self.number(rel, GOOD_NUMBERS + ulong, BAD_NUMBERS)
         # pid_target is a pid; whether -1 is taken is not the file's
-        # business (the pid is checked on on or commit).
+        # business (the pid is checked at on or commit).
         self.number(C + 'targets/0/pid_target', GOOD_NUMBERS,
                     [b for b in BAD_NUMBERS if b[0] != '-1'])
         f = path(C + 'targets/0/pid_target')
