@@ -3,19 +3,23 @@
 #
 # make bench: build the bench kernel (our DAMON, KUnit, the DAMON samples,
 # no debug options) and run the benchmarks in QEMU, one section after the
-# other; each section prints a table.  Times are those of an emulated
-# guest: compare them with each other, not with real hardware.
+# other; each section prints a table.  Before each section run.sh says
+# which one runs and about how long it takes, and after it how long it
+# took.  Times are those of an emulated guest: compare them with each
+# other, not with real hardware.
 #
 #   run.sh [section...]     the sections to run (default: all)
 #
 # Sections:
 #   three-regions   the KUnit suite damon-operations-bench: the search for
 #                   the three initial regions in the gap tree against the
-#                   linear walk, on 1k, 10k and 60k mappings
+#                   linear walk, on 1k, 10k and 60k mappings (about 30 s)
 #   call-latency    the KUnit suite damon-bench: how long damon_call() of an
 #                   empty function takes at sampling intervals of 5 ms and 1 s
+#                   (about 10 s)
 #   kdamond-cpu     kdamond CPU time per second of wall time monitoring a
-#                   workload with 10, 100 and 1000 regions (kdamond-cpu.sh)
+#                   workload with 10, 100 and 1000 regions (kdamond-cpu.sh;
+#                   about a minute)
 #   stock-vs-ours   the base tree's stock DAMON (build-kernel.sh stock)
 #                   against ours, both driven through the same sysfs files:
 #                   accuracy on the stairs and zigzag patterns (also with a
@@ -72,10 +76,52 @@ STOCK_KERNEL=$BUILD/obj-stock/arch/x86/boot/bzImage
 SECTIONS=(three-regions call-latency kdamond-cpu stock-vs-ours schemes-latency
 	  reclaim sampling-cost autotune)
 
+# expected_seconds SECTION: about how long SECTION takes on a 2-core host,
+# boots included (the figures of the header comment).
+expected_seconds() {
+	case $1 in
+	three-regions)	echo 30 ;;
+	call-latency)	echo 10 ;;
+	kdamond-cpu)	echo 60 ;;
+	# Four boots of about 4 minutes at STOCK_REPS=2.
+	stock-vs-ours)	echo $(( 480 * ${STOCK_REPS:-2} )) ;;
+	schemes-latency) echo 360 ;;
+	reclaim)	echo 480 ;;
+	sampling-cost)	echo 240 ;;
+	# Two boots, each two patterns of AUTOTUNE_SECS and about 2 minutes.
+	autotune)	echo $(( 240 + 4 * ${AUTOTUNE_SECS:-120} )) ;;
+	*)		echo 0 ;;
+	esac
+}
+
+# "under a minute", "about a minute" or "about N minutes", for $1 seconds.
+about() {
+	local min=$(( ($1 + 30) / 60 ))
+
+	if [ "$1" -lt 45 ]; then
+		echo "under a minute"
+	elif [ $min -le 1 ]; then
+		echo "about a minute"
+	else
+		echo "about $min minutes"
+	fi
+}
+
+# "4m05s": the seconds since $1.
+since() {
+	local s=$(( $(date +%s) - $1 ))
+
+	printf '%dm%02ds' $((s / 60)) $((s % 60))
+}
+
 # One benchmark run at a time: they share build/vm/bench* and the CPU.
 mkdir -p "$BUILD"
 exec 7> "$BUILD/.bench.lock"
-flock 7
+lock_start=$(date +%s)
+until flock -w 30 7; do
+	echo "bench: waiting for the guest that holds build/.bench.lock," \
+		"$(since "$lock_start")" >&2
+done
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -524,8 +570,20 @@ fi
 
 TSC_APPEND=$(tsc_append)
 failed=0
+total=0
 for section in "$@"; do
+	total=$((total + $(expected_seconds "$section")))
+done
+echo "bench: $# section(s), $(about "$total") in all" >&2
+bench_start=$(date +%s)
+i=0
+for section in "$@"; do
+	i=$((i + 1))
+	echo "bench: [$i/$#] $section, $(about "$(expected_seconds "$section")")" \
+		"(at $(since "$bench_start"))" >&2
+	section_start=$(date +%s)
 	"bench_${section//-/_}" || failed=$((failed + 1))
+	echo "bench: $section took $(since "$section_start")" >&2
 	echo
 done
 [ "$failed" -eq 0 ] || die "$failed section(s) failed"
