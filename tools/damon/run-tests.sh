@@ -227,7 +227,7 @@ rm -rf "$BUILD/vm/test"
 stream_results &
 streamer=$!
 VM_NUMA=${VM_NUMA:-2} VM_QUIET=1 "$T/vm-run" --name test \
-	--timeout "${VM_TIMEOUT:-2400}" --append "$append" -- \
+	--timeout "${VM_TIMEOUT:-3000}" --append "$append" -- \
 	bash -c 'set -o pipefail; "$0" "$@" 2>&1 | tee /tmp/out/kselftest.tap' \
 	"$KSFT/run_kselftest.sh" "${ksft_args[@]}"
 vm_rc=$?
