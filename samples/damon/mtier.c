@@ -23,6 +23,8 @@
 #include <linux/nodemask.h>
 #include <linux/pfn.h>
 
+#include "common.h"
+
 #ifdef MODULE_PARAM_PREFIX
 #undef MODULE_PARAM_PREFIX
 #endif
@@ -51,24 +53,6 @@ module_param(node0_mem_used_bp, ulong, 0600);
 static unsigned long node0_mem_free_bp __read_mostly = 50;
 module_param(node0_mem_free_bp, ulong, 0600);
 
-static int damon_sample_mtier_enable_store(const char *val,
-					   const struct kernel_param *kp);
-static int damon_sample_mtier_enable_load(char *buffer,
-					  const struct kernel_param *kp);
-
-static const struct kernel_param_ops damon_sample_mtier_enable_ops = {
-	.set = damon_sample_mtier_enable_store,
-	.get = damon_sample_mtier_enable_load,
-};
-
-/*
- * Whether tiering runs; writing it starts or stops both kdamonds.  Set on
- * the kernel command line, it takes effect once the kernel is up.
- */
-static bool enable __read_mostly;
-module_param_cb(enable, &damon_sample_mtier_enable_ops, &enable, 0600);
-MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_MTIER");
-
 /* === Internals === */
 
 /* Memory not accessed for this many aggregation intervals is cold. */
@@ -80,13 +64,9 @@ MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_MTIER");
 
 /*
  * The promoting context (on node 1) and the demoting one (on node 0), or
- * NULLs while tiering is off.  Changed only with the parameter lock held,
- * which serializes every write to the parameters of built-in code.
+ * NULLs while tiering is off; the switch's.
  */
 static struct damon_ctx *ctxs[2];
-
-/* Whether the initcall ran: before, kdamonds cannot be started yet. */
-static bool damon_sample_mtier_initialized;
 
 /*
  * Work out the monitoring range of node @nid from its parameters @start and
@@ -174,18 +154,6 @@ fail:
 	return ERR_PTR(err);
 }
 
-static void damon_sample_mtier_stop(void)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(ctxs); i++) {
-		/* Stops the kdamond, if any, before freeing. */
-		if (ctxs[i])
-			damon_destroy_ctx(ctxs[i]);
-		ctxs[i] = NULL;
-	}
-}
-
 static int damon_sample_mtier_start(void)
 {
 	struct damos_access_pattern hot = {
@@ -214,7 +182,6 @@ static int damon_sample_mtier_start(void)
 	if (err)
 		return err;
 
-	pr_info("start\n");
 	promote = damon_sample_mtier_new_ctx(&node1, &hot, DAMOS_MIGRATE_HOT,
 					     0, DAMOS_QUOTA_NODE_MEM_USED_BP,
 					     node0_mem_used_bp);
@@ -224,76 +191,32 @@ static int damon_sample_mtier_start(void)
 	demote = damon_sample_mtier_new_ctx(&node0, &cold, DAMOS_MIGRATE_COLD,
 					    1, DAMOS_QUOTA_NODE_MEM_FREE_BP,
 					    node0_mem_free_bp);
-	if (IS_ERR(demote)) {
-		err = PTR_ERR(demote);
-		goto out;
-	}
+	if (IS_ERR(demote))
+		return PTR_ERR(demote);
 	ctxs[1] = demote;
 	/* Not exclusive: other DAMON users may watch the same memory. */
-	err = damon_start(ctxs, ARRAY_SIZE(ctxs), false);
-	if (!err)
-		return 0;
-out:
-	damon_sample_mtier_stop();
-	return err;
+	return damon_start(ctxs, ARRAY_SIZE(ctxs), false);
 }
 
-/* Whether both kdamonds run. */
-static bool damon_sample_mtier_running(void)
-{
-	return ctxs[0] && ctxs[1] && damon_is_running(ctxs[0]) &&
-		damon_is_running(ctxs[1]);
-}
+/* === Enable switch === */
 
-static int damon_sample_mtier_enable_store(const char *val,
-					   const struct kernel_param *kp)
-{
-	bool on;
-	int err;
+static struct damon_sample_switch damon_sample_mtier_switch = {
+	.ctxs = ctxs,
+	.nr_ctxs = ARRAY_SIZE(ctxs),
+	.start = damon_sample_mtier_start,
+};
 
-	err = kstrtobool(val, &on);
-	if (err)
-		return err;
-	if (!damon_sample_mtier_initialized) {
-		/* The command line: the initcall acts on it. */
-		enable = on;
-		return 0;
-	}
-	if (!on) {
-		if (ctxs[0])
-			pr_info("stop\n");
-		damon_sample_mtier_stop();
-		enable = false;
-		return 0;
-	}
-	if (damon_sample_mtier_running())
-		return 0;
-	/* A pair of which one kdamond is gone makes way for a new one. */
-	damon_sample_mtier_stop();
-	err = damon_sample_mtier_start();
-	enable = !err;
-	return err;
-}
-
-/* Tells whether tiering really runs, whatever was written last. */
-static int damon_sample_mtier_enable_load(char *buffer,
-					  const struct kernel_param *kp)
-{
-	return sprintf(buffer, "%c\n", damon_sample_mtier_running() ? 'Y' : 'N');
-}
+/*
+ * Whether tiering runs; writing it starts or stops both kdamonds.  Set on
+ * the kernel command line, it takes effect once the kernel is up.
+ */
+module_param_cb(enable, &damon_sample_enable_ops, &damon_sample_mtier_switch,
+		0600);
+MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_MTIER");
 
 static int __init damon_sample_mtier_init(void)
 {
-	int err = 0;
-
-	kernel_param_lock(THIS_MODULE);
-	damon_sample_mtier_initialized = true;
-	if (enable) {
-		err = damon_sample_mtier_start();
-		enable = !err;
-	}
-	kernel_param_unlock(THIS_MODULE);
-	return err;
+	return damon_sample_init(&damon_sample_mtier_switch);
 }
 
 module_init(damon_sample_mtier_init);

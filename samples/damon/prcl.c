@@ -23,6 +23,8 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/task.h>
 
+#include "common.h"
+
 #ifdef MODULE_PARAM_PREFIX
 #undef MODULE_PARAM_PREFIX
 #endif
@@ -33,24 +35,6 @@
 /* The process to reclaim memory of; read when reclamation is enabled. */
 static int target_pid __read_mostly;
 module_param(target_pid, int, 0600);
-
-static int damon_sample_prcl_enable_store(const char *val,
-					  const struct kernel_param *kp);
-static int damon_sample_prcl_enable_load(char *buffer,
-					 const struct kernel_param *kp);
-
-static const struct kernel_param_ops damon_sample_prcl_enable_ops = {
-	.set = damon_sample_prcl_enable_store,
-	.get = damon_sample_prcl_enable_load,
-};
-
-/*
- * Whether reclamation runs; writing it starts or stops the kdamond.  Set
- * on the kernel command line, it takes effect once the kernel is up.
- */
-static bool enable __read_mostly;
-module_param_cb(enable, &damon_sample_prcl_enable_ops, &enable, 0600);
-MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_PRCL");
 
 /* === Internals === */
 
@@ -68,15 +52,8 @@ MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_PRCL");
 #define DAMON_SAMPLE_PRCL_QUOTA_SZ		(128UL << 20)
 #define DAMON_SAMPLE_PRCL_QUOTA_RESET_MS	1000
 
-/*
- * The context, or NULL while reclamation is off.  Changed only with the
- * parameter lock held, which serializes every access to the parameters of
- * built-in code.
- */
+/* The context, or NULL while reclamation is off; the switch's. */
 static struct damon_ctx *ctx;
-
-/* Whether the initcall ran: before, kdamonds cannot be started yet. */
-static bool damon_sample_prcl_initialized;
 
 /* Run by the kdamond of @ctx after every aggregation interval. */
 static struct damon_call_control report_control;
@@ -155,15 +132,6 @@ static int damon_sample_prcl_add_scheme(struct damon_ctx *c)
 	return 0;
 }
 
-static void damon_sample_prcl_stop(void)
-{
-	if (!ctx)
-		return;
-	/* Stops the kdamond, if it still runs, before freeing. */
-	damon_destroy_ctx(ctx);
-	ctx = NULL;
-}
-
 static int damon_sample_prcl_start(void)
 {
 	struct damon_target *target;
@@ -174,27 +142,24 @@ static int damon_sample_prcl_start(void)
 		return -ENOMEM;
 	err = damon_select_ops(ctx, DAMON_OPS_VADDR);
 	if (err)
-		goto fail;
+		return err;
 
-	err = -ENOMEM;
 	target = damon_new_target();
 	if (!target)
-		goto fail;
+		return -ENOMEM;
 	damon_add_target(ctx, target);
 	/* The target owns the reference from here on. */
 	target->pid = find_get_pid(target_pid);
-	err = -EINVAL;
 	if (!target->pid)
-		goto fail;
+		return -EINVAL;
 	err = damon_sample_prcl_add_scheme(ctx);
 	if (err)
-		goto fail;
+		return err;
 
 	/* Not exclusive: other DAMON users may watch the same memory. */
 	err = damon_start(&ctx, 1, false);
 	if (err)
-		goto fail;
-	pr_info("start\n");
+		return err;
 	reported_sz = 0;
 	report_control = (struct damon_call_control) {
 		.fn = damon_sample_prcl_report,
@@ -205,68 +170,27 @@ static int damon_sample_prcl_start(void)
 	/* Fails only if the process exited already: nothing to log then. */
 	damon_call(ctx, &report_control);
 	return 0;
-fail:
-	damon_sample_prcl_stop();
-	return err;
 }
 
-static bool damon_sample_prcl_running(void)
-{
-	return ctx && damon_is_running(ctx);
-}
+/* === Enable switch === */
 
-static int damon_sample_prcl_enable_store(const char *val,
-					  const struct kernel_param *kp)
-{
-	bool on;
-	int err;
+static struct damon_sample_switch damon_sample_prcl_switch = {
+	.ctxs = &ctx,
+	.nr_ctxs = 1,
+	.start = damon_sample_prcl_start,
+};
 
-	err = kstrtobool(val, &on);
-	if (err)
-		return err;
-	if (!damon_sample_prcl_initialized) {
-		/* The command line: the initcall acts on it. */
-		enable = on;
-		return 0;
-	}
-	if (!on) {
-		if (ctx)
-			pr_info("stop\n");
-		damon_sample_prcl_stop();
-		enable = false;
-		return 0;
-	}
-	if (damon_sample_prcl_running())
-		return 0;
-	/* A kdamond that ended with its process makes way for a new one. */
-	damon_sample_prcl_stop();
-	err = damon_sample_prcl_start();
-	enable = !err;
-	return err;
-}
-
-/* Tells whether reclamation really runs, whatever was written last. */
-static int damon_sample_prcl_enable_load(char *buffer,
-					 const struct kernel_param *kp)
-{
-	bool on = damon_sample_prcl_initialized ? damon_sample_prcl_running() :
-		enable;
-
-	return sprintf(buffer, "%c\n", on ? 'Y' : 'N');
-}
+/*
+ * Whether reclamation runs; writing it starts or stops the kdamond.  Set
+ * on the kernel command line, it takes effect once the kernel is up.
+ */
+module_param_cb(enable, &damon_sample_enable_ops, &damon_sample_prcl_switch,
+		0600);
+MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_PRCL");
 
 static int __init damon_sample_prcl_init(void)
 {
-	int err = 0;
-
-	kernel_param_lock(THIS_MODULE);
-	damon_sample_prcl_initialized = true;
-	if (enable) {
-		err = damon_sample_prcl_start();
-		enable = !err;
-	}
-	kernel_param_unlock(THIS_MODULE);
-	return err;
+	return damon_sample_init(&damon_sample_prcl_switch);
 }
 
 module_init(damon_sample_prcl_init);

@@ -4,7 +4,8 @@
  *
  * Monitors the process of damon_sample_wsse.target_pid while
  * damon_sample_wsse.enable is set, and logs after every aggregation
- * interval the total size of the regions found accessed in it.
+ * interval the total size of the regions found accessed in it.  Monitoring
+ * ends when the process exits, and enable reads N from then on.
  */
 
 #define pr_fmt(fmt) "damon_sample_wsse: " fmt
@@ -13,6 +14,8 @@
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+
+#include "common.h"
 
 #ifdef MODULE_PARAM_PREFIX
 #undef MODULE_PARAM_PREFIX
@@ -33,19 +36,7 @@ module_param(min_nr_regions, ulong, 0600);
 static unsigned long max_nr_regions __read_mostly = 1000;
 module_param(max_nr_regions, ulong, 0600);
 
-static int damon_sample_wsse_enable_store(const char *val,
-					  const struct kernel_param *kp);
-
-static const struct kernel_param_ops damon_sample_wsse_enable_ops = {
-	.set = damon_sample_wsse_enable_store,
-	.get = param_get_bool,
-};
-
-/* Whether monitoring runs; writing it starts or stops monitoring. */
-static bool enable __read_mostly;
-module_param_cb(enable, &damon_sample_wsse_enable_ops, &enable, 0600);
-MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_WSSE");
-
+/* The context, or NULL while monitoring is off; the switch's. */
 static struct damon_ctx *ctx;
 
 /* Called in the kdamond at the end of every aggregation interval. */
@@ -69,50 +60,37 @@ static int damon_sample_wsse_report(void *data)
 	return 0;
 }
 
-static void damon_sample_wsse_stop(void)
-{
-	if (!ctx)
-		return;
-	/* -EPERM only means the kdamond already ended with its target. */
-	damon_stop(&ctx, 1);
-	damon_destroy_ctx(ctx);
-	ctx = NULL;
-}
-
 static int damon_sample_wsse_start(void)
 {
 	struct damon_target *target;
 	struct damon_attrs attrs;
 	int err;
 
-	pr_info("start\n");
 	ctx = damon_new_ctx();
 	if (!ctx)
 		return -ENOMEM;
 	err = damon_select_ops(ctx, DAMON_OPS_VADDR);
 	if (err)
-		goto out;
+		return err;
 	attrs = ctx->attrs;
 	attrs.min_nr_regions = min_nr_regions;
 	attrs.max_nr_regions = max_nr_regions;
 	err = damon_set_attrs(ctx, &attrs);
 	if (err)
-		goto out;
+		return err;
 
-	err = -ENOMEM;
 	target = damon_new_target();
 	if (!target)
-		goto out;
+		return -ENOMEM;
 	damon_add_target(ctx, target);
 	/* The target owns the reference from here on. */
 	target->pid = find_get_pid(target_pid);
-	err = -EINVAL;
 	if (!target->pid)
-		goto out;
+		return -EINVAL;
 
 	err = damon_start(&ctx, 1, true);
 	if (err)
-		goto out;
+		return err;
 	report_control = (struct damon_call_control) {
 		.fn = damon_sample_wsse_report,
 		.data = ctx,
@@ -122,30 +100,25 @@ static int damon_sample_wsse_start(void)
 	/* Fails only if the target already exited; nothing to log then. */
 	damon_call(ctx, &report_control);
 	return 0;
-out:
-	damon_sample_wsse_stop();
-	return err;
 }
 
-static int damon_sample_wsse_enable_store(const char *val,
-					  const struct kernel_param *kp)
+static struct damon_sample_switch damon_sample_wsse_switch = {
+	.ctxs = &ctx,
+	.nr_ctxs = 1,
+	.start = damon_sample_wsse_start,
+};
+
+/*
+ * Whether monitoring runs; writing it starts or stops monitoring.  Set on
+ * the kernel command line, it takes effect once the kernel is up.
+ */
+module_param_cb(enable, &damon_sample_enable_ops, &damon_sample_wsse_switch,
+		0600);
+MODULE_PARM_DESC(enable, "Enable or disable DAMON_SAMPLE_WSSE");
+
+static int __init damon_sample_wsse_init(void)
 {
-	bool enabled = enable;
-	int err;
-
-	err = kstrtobool(val, &enable);
-	if (err)
-		return err;
-	if (enable == enabled)
-		return 0;
-
-	if (enable) {
-		err = damon_sample_wsse_start();
-		if (err)
-			enable = false;
-		return err;
-	}
-	pr_info("stop\n");
-	damon_sample_wsse_stop();
-	return 0;
+	return damon_sample_init(&damon_sample_wsse_switch);
 }
+
+module_init(damon_sample_wsse_init);
