@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the DAMON samples share: the enable parameter that starts and
- * stops a sample's kdamonds.
+ * What the DAMON samples share: a context with one target to build on,
+ * and the enable parameter that starts and stops a sample's kdamonds.
  *
  * The samples are built in, so enable can be set on the kernel command
  * line, long before DAMON can start a kdamond: until the sample's initcall
@@ -21,6 +21,41 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
+
+/**
+ * damon_sample_new_ctx() - Make a context with one target.
+ * @ops:	The operations set of the context.
+ * @ctxp:	Where to store the context.
+ * @targetp:	Where to store its target, for the caller to point at what
+ *		to monitor.
+ *
+ * Nothing is stored, and nothing is left behind, on failure.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL if @ops is not registered.
+ */
+static inline int damon_sample_new_ctx(enum damon_ops_id ops,
+				       struct damon_ctx **ctxp,
+				       struct damon_target **targetp)
+{
+	struct damon_ctx *ctx = damon_new_ctx();
+	struct damon_target *target;
+	int err = -ENOMEM;
+
+	if (!ctx)
+		return err;
+	target = damon_new_target();
+	if (target) {
+		damon_add_target(ctx, target);
+		err = damon_select_ops(ctx, ops);
+	}
+	if (err) {
+		damon_destroy_ctx(ctx);
+		return err;
+	}
+	*ctxp = ctx;
+	*targetp = target;
+	return 0;
+}
 
 /**
  * struct damon_sample_switch - The on/off switch of a DAMON sample.

@@ -15,7 +15,6 @@
 #define pr_fmt(fmt) "damon_sample_mtier: " fmt
 
 #include <linux/damon.h>
-#include <linux/err.h>
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/memory_hotplug.h>
@@ -94,18 +93,19 @@ static int damon_sample_mtier_node_range(int nid, unsigned long start,
 }
 
 /*
- * Build a context that monitors @range of the physical address space and
- * migrates to @target_nid what matches @pattern with @action, as fast as a
- * goal of @metric on node 0 with @goal_bp as target asks for.  Return the
- * context, or an ERR_PTR(): -EINVAL if the physical address space cannot be
- * monitored, -ENOMEM.
+ * Make in *@ctxp a context that monitors @range of the physical address
+ * space and migrates to @target_nid what matches @pattern with @action, as
+ * fast as a goal of @metric on node 0 with @goal_bp as target asks for.
+ * Return 0, -EINVAL if the physical address space cannot be monitored, or
+ * -ENOMEM; on failure, the context may be left in *@ctxp for the switch to
+ * free.
  */
-static struct damon_ctx *
-damon_sample_mtier_new_ctx(struct damon_addr_range *range,
-			   struct damos_access_pattern *pattern,
-			   enum damos_action action, int target_nid,
-			   enum damos_quota_goal_metric metric,
-			   unsigned long goal_bp)
+static int damon_sample_mtier_new_ctx(struct damon_ctx **ctxp,
+				      struct damon_addr_range *range,
+				      struct damos_access_pattern *pattern,
+				      enum damos_action action, int target_nid,
+				      enum damos_quota_goal_metric metric,
+				      unsigned long goal_bp)
 {
 	struct damos_quota quota = {
 		.ms = DAMON_SAMPLE_MTIER_QUOTA_MS,
@@ -117,41 +117,26 @@ damon_sample_mtier_new_ctx(struct damon_addr_range *range,
 	struct damos_watermarks wmarks = { .metric = DAMOS_WMARK_NONE };
 	struct damos_quota_goal *goal;
 	struct damon_target *target;
-	struct damon_ctx *ctx;
 	struct damos *scheme;
 	int err;
 
-	ctx = damon_new_ctx();
-	if (!ctx)
-		return ERR_PTR(-ENOMEM);
-	err = damon_select_ops(ctx, DAMON_OPS_PADDR);
+	err = damon_sample_new_ctx(DAMON_OPS_PADDR, ctxp, &target);
+	if (!err)
+		err = damon_set_regions(target, range, 1);
 	if (err)
-		goto fail;
+		return err;
 
-	err = -ENOMEM;
-	target = damon_new_target();
-	if (!target)
-		goto fail;
-	damon_add_target(ctx, target);
-	err = damon_set_regions(target, range, 1);
-	if (err)
-		goto fail;
-
-	err = -ENOMEM;
 	scheme = damon_new_scheme(pattern, action, 0, &quota, &wmarks,
 				  target_nid);
 	if (!scheme)
-		goto fail;
-	damon_add_scheme(ctx, scheme);
+		return -ENOMEM;
+	damon_add_scheme(*ctxp, scheme);
 	goal = damos_new_quota_goal(metric, goal_bp);
 	if (!goal)
-		goto fail;
+		return -ENOMEM;
 	goal->nid = 0;
 	damos_add_quota_goal(&scheme->quota, goal);
-	return ctx;
-fail:
-	damon_destroy_ctx(ctx);
-	return ERR_PTR(err);
+	return 0;
 }
 
 static int damon_sample_mtier_start(void)
@@ -169,7 +154,6 @@ static int damon_sample_mtier_start(void)
 		.min_age_region = DAMON_SAMPLE_MTIER_COLD_AGE,
 		.max_age_region = UINT_MAX,
 	};
-	struct damon_ctx *promote, *demote;
 	struct damon_addr_range node0, node1;
 	int err;
 
@@ -182,18 +166,17 @@ static int damon_sample_mtier_start(void)
 	if (err)
 		return err;
 
-	promote = damon_sample_mtier_new_ctx(&node1, &hot, DAMOS_MIGRATE_HOT,
-					     0, DAMOS_QUOTA_NODE_MEM_USED_BP,
-					     node0_mem_used_bp);
-	if (IS_ERR(promote))
-		return PTR_ERR(promote);
-	ctxs[0] = promote;
-	demote = damon_sample_mtier_new_ctx(&node0, &cold, DAMOS_MIGRATE_COLD,
-					    1, DAMOS_QUOTA_NODE_MEM_FREE_BP,
-					    node0_mem_free_bp);
-	if (IS_ERR(demote))
-		return PTR_ERR(demote);
-	ctxs[1] = demote;
+	err = damon_sample_mtier_new_ctx(&ctxs[0], &node1, &hot,
+					 DAMOS_MIGRATE_HOT, 0,
+					 DAMOS_QUOTA_NODE_MEM_USED_BP,
+					 node0_mem_used_bp);
+	if (!err)
+		err = damon_sample_mtier_new_ctx(&ctxs[1], &node0, &cold,
+						 DAMOS_MIGRATE_COLD, 1,
+						 DAMOS_QUOTA_NODE_MEM_FREE_BP,
+						 node0_mem_free_bp);
+	if (err)
+		return err;
 	/* Not exclusive: other DAMON users may watch the same memory. */
 	return damon_start(ctxs, ARRAY_SIZE(ctxs), false);
 }

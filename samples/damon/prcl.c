@@ -137,17 +137,9 @@ static int damon_sample_prcl_start(void)
 	struct damon_target *target;
 	int err;
 
-	ctx = damon_new_ctx();
-	if (!ctx)
-		return -ENOMEM;
-	err = damon_select_ops(ctx, DAMON_OPS_VADDR);
+	err = damon_sample_new_ctx(DAMON_OPS_VADDR, &ctx, &target);
 	if (err)
 		return err;
-
-	target = damon_new_target();
-	if (!target)
-		return -ENOMEM;
-	damon_add_target(ctx, target);
 	/* The target owns the reference from here on. */
 	target->pid = find_get_pid(target_pid);
 	if (!target->pid)

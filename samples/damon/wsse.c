@@ -66,27 +66,19 @@ static int damon_sample_wsse_start(void)
 	struct damon_attrs attrs;
 	int err;
 
-	ctx = damon_new_ctx();
-	if (!ctx)
-		return -ENOMEM;
-	err = damon_select_ops(ctx, DAMON_OPS_VADDR);
+	err = damon_sample_new_ctx(DAMON_OPS_VADDR, &ctx, &target);
 	if (err)
 		return err;
+	/* The target owns the reference from here on. */
+	target->pid = find_get_pid(target_pid);
+	if (!target->pid)
+		return -EINVAL;
 	attrs = ctx->attrs;
 	attrs.min_nr_regions = min_nr_regions;
 	attrs.max_nr_regions = max_nr_regions;
 	err = damon_set_attrs(ctx, &attrs);
 	if (err)
 		return err;
-
-	target = damon_new_target();
-	if (!target)
-		return -ENOMEM;
-	damon_add_target(ctx, target);
-	/* The target owns the reference from here on. */
-	target->pid = find_get_pid(target_pid);
-	if (!target->pid)
-		return -EINVAL;
 
 	err = damon_start(&ctx, 1, true);
 	if (err)
