@@ -28,6 +28,32 @@
 
 /* === Objects === */
 
+/*
+ * The user-set fields of a quota and of watermarks.  A new scheme and a
+ * commit both take these and nothing else: what the kdamond measured (the
+ * charged window, the tuned size, the activation) is its own.
+ */
+static void damos_set_quota_knobs(struct damos_quota *q,
+				  const struct damos_quota *knobs)
+{
+	q->ms = knobs->ms;
+	q->sz = knobs->sz;
+	q->reset_interval = knobs->reset_interval;
+	q->weight_sz = knobs->weight_sz;
+	q->weight_nr_accesses = knobs->weight_nr_accesses;
+	q->weight_age = knobs->weight_age;
+}
+
+static void damos_set_wmarks_knobs(struct damos_watermarks *w,
+				   const struct damos_watermarks *knobs)
+{
+	w->metric = knobs->metric;
+	w->interval = knobs->interval;
+	w->high = knobs->high;
+	w->mid = knobs->mid;
+	w->low = knobs->low;
+}
+
 /**
  * damon_new_scheme() - Allocate a scheme.
  * @pattern:		Which regions it applies to.
@@ -41,12 +67,10 @@
  * Return: the scheme, with no filters and zero statistics, or NULL if out
  * of memory.
  */
-struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
-			       enum damos_action action,
-			       unsigned long apply_interval_us,
-			       struct damos_quota *quota,
-			       struct damos_watermarks *wmarks,
-			       int target_nid)
+struct damos *
+damon_new_scheme(struct damos_access_pattern *pattern, enum damos_action action,
+		 unsigned long apply_interval_us, struct damos_quota *quota,
+		 struct damos_watermarks *wmarks, int target_nid)
 {
 	struct damos *s = kmalloc(sizeof(*s), GFP_KERNEL);
 
@@ -58,23 +82,10 @@ struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
 		.pattern = *pattern,
 		.apply_interval_us = apply_interval_us,
 		.target_nid = target_nid,
-		.quota = {
-			.ms = quota->ms,
-			.sz = quota->sz,
-			.reset_interval = quota->reset_interval,
-			.weight_sz = quota->weight_sz,
-			.weight_nr_accesses = quota->weight_nr_accesses,
-			.weight_age = quota->weight_age,
-		},
-		.wmarks = {
-			.metric = wmarks->metric,
-			.interval = wmarks->interval,
-			.high = wmarks->high,
-			.mid = wmarks->mid,
-			.low = wmarks->low,
-			.activated = wmarks->metric == DAMOS_WMARK_NONE,
-		},
 	};
+	damos_set_quota_knobs(&s->quota, quota);
+	damos_set_wmarks_knobs(&s->wmarks, wmarks);
+	s->wmarks.activated = wmarks->metric == DAMOS_WMARK_NONE;
 	INIT_LIST_HEAD(&s->quota.goals);
 	INIT_LIST_HEAD(&s->filters);
 	INIT_LIST_HEAD(&s->list);
@@ -146,14 +157,16 @@ void damon_set_schemes(struct damon_ctx *ctx, struct damos **schemes,
 struct damos_filter *damos_new_filter(enum damos_filter_type type,
 				      bool matching, bool allow)
 {
-	struct damos_filter *f = kzalloc(sizeof(*f), GFP_KERNEL);
+	struct damos_filter *f = kmalloc(sizeof(*f), GFP_KERNEL);
 
-	if (!f)
-		return NULL;
-	f->type = type;
-	f->matching = matching;
-	f->allow = allow;
-	INIT_LIST_HEAD(&f->list);
+	if (f) {
+		*f = (struct damos_filter) {
+			.type = type,
+			.matching = matching,
+			.allow = allow,
+		};
+		INIT_LIST_HEAD(&f->list);
+	}
 	return f;
 }
 
@@ -188,13 +201,15 @@ struct damos_quota_goal *
 damos_new_quota_goal(enum damos_quota_goal_metric metric,
 		     unsigned long target_value)
 {
-	struct damos_quota_goal *g = kzalloc(sizeof(*g), GFP_KERNEL);
+	struct damos_quota_goal *g = kmalloc(sizeof(*g), GFP_KERNEL);
 
-	if (!g)
-		return NULL;
-	g->metric = metric;
-	g->target_value = target_value;
-	INIT_LIST_HEAD(&g->list);
+	if (g) {
+		*g = (struct damos_quota_goal) {
+			.metric = metric,
+			.target_value = target_value,
+		};
+		INIT_LIST_HEAD(&g->list);
+	}
 	return g;
 }
 
@@ -401,6 +416,7 @@ static void damos_commit_filters(struct damos *dst, struct damos *src,
 {
 	struct damos_filter *dst_f, *src_f, *next;
 	struct list_head *pos = &dst->filters;
+	struct list_head links;
 
 	damos_for_each_filter(src_f, src) {
 		if (list_is_last(pos, &dst->filters)) {
@@ -410,22 +426,10 @@ static void damos_commit_filters(struct damos *dst, struct damos *src,
 			dst_f = list_entry(pos->next, struct damos_filter, list);
 		}
 		pos = &dst_f->list;
-		dst_f->type = src_f->type;
-		dst_f->matching = src_f->matching;
-		dst_f->allow = src_f->allow;
-		switch (src_f->type) {
-		case DAMOS_FILTER_TYPE_MEMCG:
-			dst_f->memcg_id = src_f->memcg_id;
-			break;
-		case DAMOS_FILTER_TYPE_ADDR:
-			dst_f->addr_range = src_f->addr_range;
-			break;
-		case DAMOS_FILTER_TYPE_TARGET:
-			dst_f->target_idx = src_f->target_idx;
-			break;
-		default:
-			break;
-		}
+		/* All a filter holds but its place in the list is the user's. */
+		links = dst_f->list;
+		*dst_f = *src_f;
+		dst_f->list = links;
 	}
 	while (!list_is_last(pos, &dst->filters)) {
 		next = list_entry(pos->next, struct damos_filter, list);
@@ -464,21 +468,13 @@ static void damos_commit(struct damon_ctx *ctx, struct damos *dst,
 		dst->apply_interval_us = src->apply_interval_us;
 		damos_set_next_apply(ctx, dst);
 	}
-	q->reset_interval = src->quota.reset_interval;
-	q->ms = src->quota.ms;
-	q->sz = src->quota.sz;
-	q->weight_sz = src->quota.weight_sz;
-	q->weight_nr_accesses = src->quota.weight_nr_accesses;
-	q->weight_age = src->quota.weight_age;
+	damos_set_quota_knobs(q, &src->quota);
 	damos_commit_goals(q, &src->quota, &prep->goals);
+	/* A scheme keeps its activation unless what it watches changes. */
 	if (dst->wmarks.metric != src->wmarks.metric)
 		dst->wmarks.activated =
 			src->wmarks.metric == DAMOS_WMARK_NONE;
-	dst->wmarks.metric = src->wmarks.metric;
-	dst->wmarks.interval = src->wmarks.interval;
-	dst->wmarks.high = src->wmarks.high;
-	dst->wmarks.mid = src->wmarks.mid;
-	dst->wmarks.low = src->wmarks.low;
+	damos_set_wmarks_knobs(&dst->wmarks, &src->wmarks);
 	dst->target_nid = src->target_nid;
 	damos_commit_filters(dst, src, &prep->filters);
 }
