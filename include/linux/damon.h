@@ -198,17 +198,17 @@ struct damon_operations {
  * apply to nothing.  The order is ABI: the sysfs keywords follow it.
  */
 enum damos_action {
-	DAMOS_WILLNEED,
-	DAMOS_COLD,
-	DAMOS_PAGEOUT,
-	DAMOS_HUGEPAGE,
-	DAMOS_NOHUGEPAGE,
-	DAMOS_LRU_PRIO,
-	DAMOS_LRU_DEPRIO,
-	DAMOS_MIGRATE_HOT,
-	DAMOS_MIGRATE_COLD,
-	DAMOS_STAT,
-	NR_DAMOS_ACTIONS,
+	DAMOS_WILLNEED = 0,
+	DAMOS_COLD = 1,
+	DAMOS_PAGEOUT = 2,
+	DAMOS_HUGEPAGE = 3,
+	DAMOS_NOHUGEPAGE = 4,
+	DAMOS_LRU_PRIO = 5,
+	DAMOS_LRU_DEPRIO = 6,
+	DAMOS_MIGRATE_HOT = 7,
+	DAMOS_MIGRATE_COLD = 8,
+	DAMOS_STAT = 9,
+	NR_DAMOS_ACTIONS
 };
 
 /**
@@ -355,27 +355,28 @@ struct damos_watermarks {
  * @DAMOS_FILTER_TYPE_TARGET:	A target, by its index in the context.
  * @NR_DAMOS_FILTER_TYPES:	Number of types.
  *
- * The first three are judged by the operations set per page, the others
- * by the core per region.  The order is ABI: the sysfs keywords follow it.
+ * The order is ABI: the sysfs keywords follow it.
  */
 enum damos_filter_type {
-	DAMOS_FILTER_TYPE_ANON,
-	DAMOS_FILTER_TYPE_MEMCG,
-	DAMOS_FILTER_TYPE_YOUNG,
-	DAMOS_FILTER_TYPE_ADDR,
-	DAMOS_FILTER_TYPE_TARGET,
-	NR_DAMOS_FILTER_TYPES,
+	/* Judged page by page, by the operations set. */
+	DAMOS_FILTER_TYPE_ANON = 0,
+	DAMOS_FILTER_TYPE_MEMCG = 1,
+	DAMOS_FILTER_TYPE_YOUNG = 2,
+	/* Judged region by region, by the core. */
+	DAMOS_FILTER_TYPE_ADDR = 3,
+	DAMOS_FILTER_TYPE_TARGET = 4,
+	NR_DAMOS_FILTER_TYPES
 };
 
 /**
  * struct damos_filter - Memory a scheme allows or rejects.
  * @list:	Position in &damos.filters.
+ * @addr_range:	The range, for %DAMOS_FILTER_TYPE_ADDR.
+ * @memcg_id:	The cgroup's id, for %DAMOS_FILTER_TYPE_MEMCG.
+ * @target_idx:	The target's index, for %DAMOS_FILTER_TYPE_TARGET.
  * @type:	What the filter looks at.
- * @memcg_id:	For %DAMOS_FILTER_TYPE_MEMCG, the cgroup's id.
- * @addr_range:	For %DAMOS_FILTER_TYPE_ADDR, the range.
- * @target_idx:	For %DAMOS_FILTER_TYPE_TARGET, the target's index.
- * @matching:	Whether the filter is about memory that has the property
- *		(true) or memory that has not.
+ * @matching:	True if the filter is about memory that has the property,
+ *		false if about memory that has not.
  * @allow:	Whether memory the filter is about is allowed or rejected.
  *
  * Filters are looked at in order; the first one the memory is about
@@ -383,12 +384,12 @@ enum damos_filter_type {
  */
 struct damos_filter {
 	struct list_head list;
-	enum damos_filter_type type;
 	union {
-		unsigned short memcg_id;
 		struct damon_addr_range addr_range;
+		unsigned short memcg_id;
 		int target_idx;
 	};
+	enum damos_filter_type type;
 	bool matching;
 	bool allow;
 };
@@ -778,12 +779,10 @@ int damon_set_attrs(struct damon_ctx *ctx, struct damon_attrs *attrs);
 int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src);
 
 /* Schemes (schemes.c) */
-struct damos *damon_new_scheme(struct damos_access_pattern *pattern,
-			       enum damos_action action,
-			       unsigned long apply_interval_us,
-			       struct damos_quota *quota,
-			       struct damos_watermarks *wmarks,
-			       int target_nid);
+struct damos *
+damon_new_scheme(struct damos_access_pattern *pattern, enum damos_action action,
+		 unsigned long apply_interval_us, struct damos_quota *quota,
+		 struct damos_watermarks *wmarks, int target_nid);
 void damon_add_scheme(struct damon_ctx *ctx, struct damos *s);
 void damon_destroy_scheme(struct damos *s);
 void damon_set_schemes(struct damon_ctx *ctx, struct damos **schemes,
