@@ -1799,12 +1799,8 @@ int damon_stop(struct damon_ctx **ctxs, int nr_ctxs)
  */
 int damon_nr_running_ctxs(void)
 {
-	int nr;
-
-	mutex_lock(&damon_lock);
-	nr = damon_nr_running;
-	mutex_unlock(&damon_lock);
-	return nr;
+	guard(mutex)(&damon_lock);
+	return damon_nr_running;
 }
 
 /**

@@ -15,6 +15,7 @@
 #include <linux/init.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/sizes.h>
 
 #include "modules-common.h"
 
@@ -47,21 +48,20 @@ DAMON_MODULE_PARAMS_REGION(damon_reclaim);
 
 /* === The scheme === */
 
-/* Time without an access after which memory is paged out, in us. */
-static unsigned long min_age __read_mostly = 120000000;
-module_param(min_age, ulong, 0600);
-
 /*
- * Time (ms) and bytes the scheme may spend per window of reset_interval
- * ms; 0 for no limit.  The oldest regions go first.
+ * Memory unaccessed for min_age us is paged out, oldest first.  Per window
+ * of quota_reset_interval_ms the scheme spends at most quota_ms of kdamond
+ * time and quota_sz bytes; 0 lifts a limit.
  */
+static unsigned long min_age __read_mostly = 120 * USEC_PER_SEC;
 static struct damos_quota damon_reclaim_quota = {
-	.ms = 10,
-	.sz = 128 * 1024 * 1024,
 	.reset_interval = 1000,
+	.ms = 10,
+	.sz = SZ_128M,
 	.weight_age = 1,
 };
 
+module_param(min_age, ulong, 0600);
 DAMON_MODULE_PARAMS_QUOTA_TIME(damon_reclaim);
 module_param_named(quota_sz, damon_reclaim_quota.sz, ulong, 0600);
 

@@ -41,17 +41,17 @@ static void damon_stat_update(struct damon_ctx *ctx);
  * seen at a fine grain, and an idle system costs little.
  */
 static struct damon_attrs damon_stat_attrs = {
-	.sample_interval = 5000,
-	.aggr_interval = 100000,
-	.ops_update_interval = 60000000,
-	.min_nr_regions = 10,
-	.max_nr_regions = 1000,
 	.intervals_goal = {
 		.access_bp = 400,
 		.aggrs = 3,
-		.min_sample_us = 5000,
-		.max_sample_us = 10000000,
+		.min_sample_us = 5 * USEC_PER_MSEC,
+		.max_sample_us = 10 * USEC_PER_SEC,
 	},
+	.sample_interval = 5 * USEC_PER_MSEC,
+	.aggr_interval = 100 * USEC_PER_MSEC,
+	.ops_update_interval = 60 * USEC_PER_SEC,
+	.min_nr_regions = 10,
+	.max_nr_regions = 1000,
 };
 
 /* No region: all of physical memory. */

@@ -400,28 +400,23 @@ damon_sysfs_scheme_subdir(struct damon_sysfs_node *schemes, unsigned int i,
 /* The id of the memory cgroup at @path, as cgroup_path() writes it. */
 static int damon_sysfs_memcg_id(const char *path, unsigned short *id)
 {
-	struct mem_cgroup *memcg;
-	char *buf;
-	int err = -EINVAL;
+	char *buf __free(kfree) = kmalloc(PATH_MAX, GFP_KERNEL);
+	struct mem_cgroup *memcg = NULL;
 
-	buf = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	for (memcg = mem_cgroup_iter(NULL, NULL, NULL); memcg;
-	     memcg = mem_cgroup_iter(NULL, memcg, NULL)) {
+	while ((memcg = mem_cgroup_iter(NULL, memcg, NULL))) {
 		/* Offline cgroups keep a path but no longer own memory. */
 		if (!mem_cgroup_online(memcg))
 			continue;
 		cgroup_path(memcg->css.cgroup, buf, PATH_MAX);
-		if (!strcmp(buf, path)) {
-			*id = mem_cgroup_id(memcg);
-			mem_cgroup_iter_break(NULL, memcg);
-			err = 0;
-			break;
-		}
+		if (strcmp(buf, path))
+			continue;
+		*id = mem_cgroup_id(memcg);
+		mem_cgroup_iter_break(NULL, memcg);
+		return 0;
 	}
-	kfree(buf);
-	return err;
+	return -EINVAL;
 }
 #else
 static int damon_sysfs_memcg_id(const char *path, unsigned short *id)

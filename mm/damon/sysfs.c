@@ -417,6 +417,39 @@ static int damon_sysfs_add_targets(struct damon_ctx *ctx,
 	return 0;
 }
 
+/* Fill @a from the monitoring_attrs directory @attrs. */
+static void damon_sysfs_read_attrs(struct damon_sysfs_node *attrs,
+				   struct damon_attrs *a)
+{
+	struct damon_sysfs_node *iv, *nr, *goal;
+
+	iv = damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_INTERVALS);
+	nr = damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_NR_REGIONS);
+	goal = damon_sysfs_subdir(iv, DAMON_SYSFS_INTERVALS_GOAL);
+	*a = (struct damon_attrs) {
+		.sample_interval = damon_sysfs_val(iv,
+					DAMON_SYSFS_INTERVALS_SAMPLE),
+		.aggr_interval = damon_sysfs_val(iv,
+					DAMON_SYSFS_INTERVALS_AGGR),
+		.ops_update_interval = damon_sysfs_val(iv,
+					DAMON_SYSFS_INTERVALS_UPDATE),
+		.min_nr_regions = damon_sysfs_val(nr,
+					DAMON_SYSFS_NR_REGIONS_MIN),
+		.max_nr_regions = damon_sysfs_val(nr,
+					DAMON_SYSFS_NR_REGIONS_MAX),
+		.intervals_goal = {
+			.access_bp = damon_sysfs_val(goal,
+					DAMON_SYSFS_INTERVALS_GOAL_ACCESS_BP),
+			.aggrs = damon_sysfs_val(goal,
+					DAMON_SYSFS_INTERVALS_GOAL_AGGRS),
+			.min_sample_us = damon_sysfs_val(goal,
+					DAMON_SYSFS_INTERVALS_GOAL_MIN_SAMPLE),
+			.max_sample_us = damon_sysfs_val(goal,
+					DAMON_SYSFS_INTERVALS_GOAL_MAX_SAMPLE),
+		},
+	};
+}
+
 /*
  * Build the context the files below @kdamond describe: not a running one
  * but the description damon_commit_ctx() takes, so its checks are the only
@@ -426,10 +459,7 @@ static int damon_sysfs_add_targets(struct damon_ctx *ctx,
 static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 				 struct damon_ctx **ctxp)
 {
-	struct damon_sysfs_node *contexts, *context, *attrs, *intervals, *nr;
-	struct damon_sysfs_node *targets, *schemes, *goal;
-	struct damon_intervals_goal *g;
-	struct damon_attrs *a;
+	struct damon_sysfs_node *contexts, *context, *targets, *schemes;
 	struct damon_ctx *ctx;
 	int err;
 
@@ -438,49 +468,28 @@ static int damon_sysfs_build_ctx(struct damon_sysfs_node *kdamond,
 	if (contexts->nr_children != 1)
 		return -EINVAL;
 	context = contexts->children[0];
-	attrs = damon_sysfs_subdir(context, DAMON_SYSFS_CONTEXT_ATTRS);
-	intervals = damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_INTERVALS);
-	goal = damon_sysfs_subdir(intervals, DAMON_SYSFS_INTERVALS_GOAL);
-	nr = damon_sysfs_subdir(attrs, DAMON_SYSFS_ATTRS_NR_REGIONS);
 	targets = damon_sysfs_subdir(context, DAMON_SYSFS_CONTEXT_TARGETS);
 	schemes = damon_sysfs_subdir(context, DAMON_SYSFS_CONTEXT_SCHEMES);
 
 	ctx = damon_new_ctx();
 	if (!ctx)
 		return -ENOMEM;
+	damon_sysfs_read_attrs(damon_sysfs_subdir(context,
+						  DAMON_SYSFS_CONTEXT_ATTRS),
+			       &ctx->attrs);
 	/* What the targets need, a pid or not, is the set's to say. */
 	err = damon_select_ops(ctx, damon_sysfs_val(context,
 						    DAMON_SYSFS_CONTEXT_OPS));
-	if (err)
-		goto fail;
-	a = &ctx->attrs;
-	a->sample_interval = damon_sysfs_val(intervals,
-					     DAMON_SYSFS_INTERVALS_SAMPLE);
-	a->aggr_interval = damon_sysfs_val(intervals,
-					   DAMON_SYSFS_INTERVALS_AGGR);
-	a->ops_update_interval = damon_sysfs_val(intervals,
-						 DAMON_SYSFS_INTERVALS_UPDATE);
-	a->min_nr_regions = damon_sysfs_val(nr, DAMON_SYSFS_NR_REGIONS_MIN);
-	a->max_nr_regions = damon_sysfs_val(nr, DAMON_SYSFS_NR_REGIONS_MAX);
-	g = &a->intervals_goal;
-	g->access_bp =
-		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_ACCESS_BP);
-	g->aggrs = damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_AGGRS);
-	g->min_sample_us =
-		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_MIN_SAMPLE);
-	g->max_sample_us =
-		damon_sysfs_val(goal, DAMON_SYSFS_INTERVALS_GOAL_MAX_SAMPLE);
-	err = damon_sysfs_add_targets(ctx, targets);
-	if (err)
-		goto fail;
-	err = damon_sysfs_add_schemes(ctx, schemes);
-	if (err)
-		goto fail;
+	if (!err)
+		err = damon_sysfs_add_targets(ctx, targets);
+	if (!err)
+		err = damon_sysfs_add_schemes(ctx, schemes);
+	if (err) {
+		damon_destroy_ctx(ctx);
+		return err;
+	}
 	*ctxp = ctx;
 	return 0;
-fail:
-	damon_destroy_ctx(ctx);
-	return err;
 }
 
 /* === Commands === */
@@ -857,25 +866,26 @@ static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static int __init damon_sysfs_init(void)
 {
-	struct damon_sysfs_node *admin;
-	struct kobject *damon;
+	struct kobject *damon = kobject_create_and_add("damon", mm_kobj);
+	struct damon_sysfs_node *admin = NULL;
 	int err;
 
-	damon = kobject_create_and_add("damon", mm_kobj);
 	if (!damon)
 		return -ENOMEM;
-	mutex_lock(&damon_sysfs_lock);
-	err = damon_sysfs_node_create(&damon_sysfs_admin_type, damon,
-				      damon_sysfs_admin_type.name, &admin);
-	if (err && admin)
-		damon_sysfs_node_mark_removed(admin);
-	mutex_unlock(&damon_sysfs_lock);
-	if (err) {
-		if (admin)
-			damon_sysfs_node_put_tree(admin);
-		kobject_put(damon);
-		pr_err("cannot create the sysfs interface: %d\n", err);
+	scoped_guard(mutex, &damon_sysfs_lock) {
+		err = damon_sysfs_node_create(&damon_sysfs_admin_type, damon,
+					      damon_sysfs_admin_type.name,
+					      &admin);
+		/* A half-built tree goes the way a removed directory does. */
+		if (err && admin)
+			damon_sysfs_node_mark_removed(admin);
 	}
+	if (!err)
+		return 0;
+	if (admin)
+		damon_sysfs_node_put_tree(admin);
+	kobject_put(damon);
+	pr_err("cannot create the sysfs interface: %d\n", err);
 	return err;
 }
 subsys_initcall(damon_sysfs_init);

@@ -275,6 +275,9 @@ static void damon_va_init_target(struct damon_ctx *ctx, struct damon_target *t)
 	unsigned long sz = 0;
 	int nr, i;
 
+	/* Regions its user gave stay until the first update. */
+	if (damon_nr_regions(t))
+		return;
 	nr = damon_va_three_regions(t, ranges);
 	if (!nr || damon_set_regions(t, ranges, nr))
 		return;
@@ -290,11 +293,8 @@ static void damon_va_init(struct damon_ctx *ctx)
 {
 	struct damon_target *t;
 
-	damon_for_each_target(t, ctx) {
-		/* Regions its user gave stay until the first update. */
-		if (!damon_nr_regions(t))
-			damon_va_init_target(ctx, t);
-	}
+	damon_for_each_target(t, ctx)
+		damon_va_init_target(ctx, t);
 }
 
 static void damon_va_update(struct damon_ctx *ctx)

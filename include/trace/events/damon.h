@@ -56,13 +56,13 @@ TRACE_EVENT(damos_before_apply,
 			     __field(unsigned int, nr_regions)
 			     __field(unsigned int, nr_accesses)
 			     __field(unsigned int, age)),
-	    TP_fast_assign(__entry->context_idx = context_idx;
-			   __entry->scheme_idx = scheme_idx;
-			   __entry->target_idx = target_idx;
-			   __entry->start = r->ar.start;
+	    TP_fast_assign(__entry->start = r->ar.start;
 			   __entry->end = r->ar.end;
 			   __entry->nr_accesses = r->nr_accesses_bp / 10000;
 			   __entry->age = r->age;
+			   __entry->target_idx = target_idx;
+			   __entry->context_idx = context_idx;
+			   __entry->scheme_idx = scheme_idx;
 			   __entry->nr_regions = nr_regions;),
 	    TP_printk("ctx_idx=%u scheme_idx=%u target_idx=%lu nr_regions=%u %lu-%lu: %u %u",
 		      __entry->context_idx, __entry->scheme_idx,
