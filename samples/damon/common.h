@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the DAMON samples share: a context with one target to build on,
- * and the enable parameter that starts and stops a sample's kdamonds.
+ * What the DAMON samples share: a context with one target, or with a
+ * process as its target, to build on, and the enable parameter that starts
+ * and stops a sample's kdamonds.
  *
  * The samples are built in, so enable can be set on the kernel command
  * line, long before DAMON can start a kdamond: until the sample's initcall
@@ -20,6 +21,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
 #include <linux/printk.h>
 
 /**
@@ -54,6 +56,34 @@ static inline int damon_sample_new_ctx(enum damon_ops_id ops,
 	}
 	*ctxp = ctx;
 	*targetp = target;
+	return 0;
+}
+
+/**
+ * damon_sample_new_proc_ctx() - Make a context that monitors one process.
+ * @pid:	The process, in the pid namespace of the caller.
+ * @ctxp:	Where to store the context.
+ *
+ * Nothing is stored, and nothing is left behind, on failure.
+ *
+ * Return: 0, -ENOMEM, or -EINVAL if no process has @pid.
+ */
+static inline int damon_sample_new_proc_ctx(int pid, struct damon_ctx **ctxp)
+{
+	struct damon_target *target;
+	struct damon_ctx *ctx;
+	int err;
+
+	err = damon_sample_new_ctx(DAMON_OPS_VADDR, &ctx, &target);
+	if (err)
+		return err;
+	/* The target owns the reference from here on. */
+	target->pid = find_get_pid(pid);
+	if (!target->pid) {
+		damon_destroy_ctx(ctx);
+		return -EINVAL;
+	}
+	*ctxp = ctx;
 	return 0;
 }
 

@@ -134,16 +134,11 @@ static int damon_sample_prcl_add_scheme(struct damon_ctx *c)
 
 static int damon_sample_prcl_start(void)
 {
-	struct damon_target *target;
 	int err;
 
-	err = damon_sample_new_ctx(DAMON_OPS_VADDR, &ctx, &target);
+	err = damon_sample_new_proc_ctx(target_pid, &ctx);
 	if (err)
 		return err;
-	/* The target owns the reference from here on. */
-	target->pid = find_get_pid(target_pid);
-	if (!target->pid)
-		return -EINVAL;
 	err = damon_sample_prcl_add_scheme(ctx);
 	if (err)
 		return err;

@@ -62,17 +62,12 @@ static int damon_sample_wsse_report(void *data)
 
 static int damon_sample_wsse_start(void)
 {
-	struct damon_target *target;
 	struct damon_attrs attrs;
 	int err;
 
-	err = damon_sample_new_ctx(DAMON_OPS_VADDR, &ctx, &target);
+	err = damon_sample_new_proc_ctx(target_pid, &ctx);
 	if (err)
 		return err;
-	/* The target owns the reference from here on. */
-	target->pid = find_get_pid(target_pid);
-	if (!target->pid)
-		return -EINVAL;
 	attrs = ctx->attrs;
 	attrs.min_nr_regions = min_nr_regions;
 	attrs.max_nr_regions = max_nr_regions;
