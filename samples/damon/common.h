@@ -93,6 +93,10 @@ static inline int damon_sample_new_proc_ctx(int pid, struct damon_ctx **ctxp)
  * @nr_ctxs:	The number of @ctxs.
  * @start:	Fills @ctxs and starts their kdamonds.  Returns 0 or an
  *		error; the contexts it leaves in @ctxs then are freed for it.
+ * @report:	If set, run by the kdamond of the first context after every
+ *		aggregation interval once @start succeeded, with that context
+ *		as argument; what it returns is ignored.
+ * @report_control: The damon_call() request that repeats @report.
  * @enable:	What the kernel command line asked, for the initcall.
  * @initialized: Whether the initcall ran: before, no kdamond can start.
  *
@@ -103,6 +107,8 @@ struct damon_sample_switch {
 	struct damon_ctx **ctxs;
 	int nr_ctxs;
 	int (*start)(void);
+	int (*report)(void *ctx);
+	struct damon_call_control report_control;
 	bool enable;
 	bool initialized;
 };
@@ -146,6 +152,16 @@ static inline int damon_sample_on(struct damon_sample_switch *sw)
 		return err;
 	}
 	pr_info("start\n");
+	if (sw->report) {
+		sw->report_control = (struct damon_call_control) {
+			.fn = sw->report,
+			.data = sw->ctxs[0],
+			.repeat = true,
+			.after_aggregation = true,
+		};
+		/* Fails only if the kdamond ended already: nothing to report. */
+		damon_call(sw->ctxs[0], &sw->report_control);
+	}
 	return 0;
 }
 

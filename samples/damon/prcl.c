@@ -55,8 +55,6 @@ module_param(target_pid, int, 0600);
 /* The context, or NULL while reclamation is off; the switch's. */
 static struct damon_ctx *ctx;
 
-/* Run by the kdamond of @ctx after every aggregation interval. */
-static struct damon_call_control report_control;
 /*
  * Bytes the scheme was applied to as of the last report; the kdamond's
  * while it runs.
@@ -143,20 +141,9 @@ static int damon_sample_prcl_start(void)
 	if (err)
 		return err;
 
-	/* Not exclusive: other DAMON users may watch the same memory. */
-	err = damon_start(&ctx, 1, false);
-	if (err)
-		return err;
 	reported_sz = 0;
-	report_control = (struct damon_call_control) {
-		.fn = damon_sample_prcl_report,
-		.data = ctx,
-		.repeat = true,
-		.after_aggregation = true,
-	};
-	/* Fails only if the process exited already: nothing to log then. */
-	damon_call(ctx, &report_control);
-	return 0;
+	/* Not exclusive: other DAMON users may watch the same memory. */
+	return damon_start(&ctx, 1, false);
 }
 
 /* === Enable switch === */
@@ -165,6 +152,7 @@ static struct damon_sample_switch damon_sample_prcl_switch = {
 	.ctxs = &ctx,
 	.nr_ctxs = 1,
 	.start = damon_sample_prcl_start,
+	.report = damon_sample_prcl_report,
 };
 
 /*

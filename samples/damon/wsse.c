@@ -39,10 +39,10 @@ module_param(max_nr_regions, ulong, 0600);
 /* The context, or NULL while monitoring is off; the switch's. */
 static struct damon_ctx *ctx;
 
-/* Called in the kdamond at the end of every aggregation interval. */
-static struct damon_call_control report_control;
-
-/* Log the bytes the aggregation that just ended found accessed. */
+/*
+ * Log the bytes the aggregation that just ended found accessed; run by the
+ * kdamond after every aggregation interval.
+ */
 static int damon_sample_wsse_report(void *data)
 {
 	struct damon_ctx *c = data;
@@ -75,24 +75,14 @@ static int damon_sample_wsse_start(void)
 	if (err)
 		return err;
 
-	err = damon_start(&ctx, 1, true);
-	if (err)
-		return err;
-	report_control = (struct damon_call_control) {
-		.fn = damon_sample_wsse_report,
-		.data = ctx,
-		.repeat = true,
-		.after_aggregation = true,
-	};
-	/* Fails only if the target already exited; nothing to log then. */
-	damon_call(ctx, &report_control);
-	return 0;
+	return damon_start(&ctx, 1, true);
 }
 
 static struct damon_sample_switch damon_sample_wsse_switch = {
 	.ctxs = &ctx,
 	.nr_ctxs = 1,
 	.start = damon_sample_wsse_start,
+	.report = damon_sample_wsse_report,
 };
 
 /*
