@@ -44,10 +44,11 @@ module_param(target_pid, int, 0600);
  */
 #define DAMON_SAMPLE_PRCL_COLD_AGE		50
 /*
- * At most this many bytes are paged out per quota window of
- * DAMON_SAMPLE_PRCL_QUOTA_RESET_MS, the coldest first, so that a big idle
- * process is reclaimed over a few windows rather than in one long pass
- * of the kdamond.
+ * The scheme is tried on at most this many bytes per quota window of
+ * DAMON_SAMPLE_PRCL_QUOTA_RESET_MS, the coldest regions first, so that a
+ * big idle process is reclaimed over a few windows rather than in one long
+ * pass of the kdamond.  The quota counts whole regions tried, not pages
+ * paged out: what is swapped out already, or cannot be, counts too.
  */
 #define DAMON_SAMPLE_PRCL_QUOTA_SZ		(128UL << 20)
 #define DAMON_SAMPLE_PRCL_QUOTA_RESET_MS	1000
