@@ -119,6 +119,29 @@ DAMON_MODULE_PARAM_STAT(nr_lru_deprio_quota_exceeds,
 			nr_lru_deprio_quota_exceeds);
 
 /*
+ * The same counters under the names Linux 6.12 gave them, which scripts
+ * written for it read.
+ */
+DAMON_MODULE_PARAM_STAT(nr_lru_sort_tried_hot_regions,
+			nr_lru_prio_tried_regions);
+DAMON_MODULE_PARAM_STAT(bytes_lru_sort_tried_hot_regions,
+			bytes_lru_prio_tried_regions);
+DAMON_MODULE_PARAM_STAT(nr_lru_sorted_hot_regions,
+			nr_lru_prioritized_regions);
+DAMON_MODULE_PARAM_STAT(bytes_lru_sorted_hot_regions,
+			bytes_lru_prioritized_regions);
+DAMON_MODULE_PARAM_STAT(nr_hot_quota_exceeds, nr_lru_prio_quota_exceeds);
+DAMON_MODULE_PARAM_STAT(nr_lru_sort_tried_cold_regions,
+			nr_lru_deprio_tried_regions);
+DAMON_MODULE_PARAM_STAT(bytes_lru_sort_tried_cold_regions,
+			bytes_lru_deprio_tried_regions);
+DAMON_MODULE_PARAM_STAT(nr_lru_sorted_cold_regions,
+			nr_lru_deprioritized_regions);
+DAMON_MODULE_PARAM_STAT(bytes_lru_sorted_cold_regions,
+			bytes_lru_deprioritized_regions);
+DAMON_MODULE_PARAM_STAT(nr_cold_quota_exceeds, nr_lru_deprio_quota_exceeds);
+
+/*
  * One scheme of the module, with the weights of its quota: which of the
  * regions it matches go first when they are more than the quota allows.
  */
