@@ -38,7 +38,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import damon_common as dc   # noqa: E402
 
-PARAMS = '/sys/module/damon_sample_prcl/parameters'
 COLD_MIB = 128
 HOT_MIB = 64
 
@@ -52,19 +51,9 @@ LOG_MIN_SHARE = 0.9     # of the cold buffer's drop
 LOG_TIMEOUT = 20        # s for the log to catch up with the drop
 RSS_SLACK = 4 * dc.MIB  # pages the process faults in meanwhile
 START_TIMEOUT = 10      # s for the kdamond to show up
-EXIT_TIMEOUT = 30       # s for it to stop after its process exited
 
 LOG_RE = re.compile(r'damon_sample_prcl: pageout applied to (\d+) bytes '
                     r'\((\d+) in all\), (\d+) bytes resident')
-
-
-def param(name):
-    return dc.read(os.path.join(PARAMS, name))
-
-
-def set_param(name, val):
-    """Write a parameter; return 0 or the errno."""
-    return dc.write(os.path.join(PARAMS, name), val)
 
 
 def status_kib(pid, field):
@@ -85,11 +74,20 @@ def fmt_rss(vals):
                      for f, v in vals.items())
 
 
-class Sample:
-    """The sample's kdamond, told apart from those before the test."""
+class Sample(dc.Module):
+    """damon_sample_prcl, through its parameters as dc.Module drives the
+    DAMON modules, but for its switch, enable, and its kdamond, which no
+    parameter shows: it is told apart from those that ran before."""
 
     def __init__(self):
+        super().__init__('damon_sample_prcl')
         self.baseline = set(dc.kdamonds())
+
+    def available(self):
+        return os.path.isfile(self.path('enable'))
+
+    def enabled(self):
+        return self.read('enable') == 'Y'
 
     def new_kdamonds(self):
         return [p for p in dc.kdamonds() if p not in self.baseline]
@@ -97,37 +95,37 @@ class Sample:
     def start(self, chk, what, pid):
         """Point the sample at pid and enable it; return its kdamond's
         pid or None."""
-        dc.must_write(os.path.join(PARAMS, 'target_pid'), pid)
-        err = set_param('enable', 'Y')
+        self.must_write('target_pid', pid)
+        err = self.write('enable', 'Y')
         if not chk.expect(err == 0, '%s: enable Y failed with %s' %
                           (what, dc.errno_name(err))):
             return None
-        chk.expect(param('enable') == 'Y', '%s: enable reads %s after Y' %
-                   (what, param('enable')))
+        chk.expect(self.enabled(), '%s: enable reads %s after Y' %
+                   (what, self.read('enable')))
         new = dc.wait_for(self.new_kdamonds, START_TIMEOUT)
         if not chk.expect(len(new) == 1, '%s: want one new kdamond, have '
                           '%s' % (what, new)):
             return None
         return new[0]
 
-    def expect_stopped(self, chk, what, kdamond, timeout):
+    def expect_stopped(self, chk, what, kdamond, timeout=dc.STOP_TIMEOUT):
         chk.expect(dc.wait_for(lambda: not dc.is_kdamond(kdamond),
                                timeout),
                    '%s: kdamond %d still there after %d s' %
                    (what, kdamond, timeout))
-        chk.expect(param('enable') == 'N', '%s: enable reads %s, not N' %
-                   (what, param('enable')))
+        chk.expect(self.read('enable') == 'N', '%s: enable reads %s, not '
+                   'N' % (what, self.read('enable')))
 
     def stop(self, chk, what, kdamond):
-        err = set_param('enable', 'N')
+        err = self.write('enable', 'N')
         chk.expect(err == 0, '%s: enable N failed with %s' %
                    (what, dc.errno_name(err)))
-        self.expect_stopped(chk, what, kdamond, dc.STOP_TIMEOUT)
+        self.expect_stopped(chk, what, kdamond)
 
-    @staticmethod
-    def cleanup():
-        if os.path.isdir(PARAMS) and param('enable') != 'N':
-            set_param('enable', 'N')
+    def cleanup(self):
+        """Leave the sample disabled, whatever happened."""
+        if self.available() and self.read('enable') != 'N':
+            self.write('enable', 'N')
 
 
 def logged(kmsg):
@@ -221,11 +219,11 @@ def reclaim(chk, sample, kmsg):
 
 def life_cycle(chk, sample):
     what = 'unused pid'
-    dc.must_write(os.path.join(PARAMS, 'target_pid'), dc.unused_pid())
-    chk.expect_errno(set_param('enable', 'Y'), errno.EINVAL,
+    sample.must_write('target_pid', dc.unused_pid())
+    chk.expect_errno(sample.write('enable', 'Y'), errno.EINVAL,
                      '%s: enable Y' % what)
-    chk.expect(param('enable') == 'N', '%s: enable reads %s' %
-               (what, param('enable')))
+    chk.expect(sample.read('enable') == 'N', '%s: enable reads %s' %
+               (what, sample.read('enable')))
     time.sleep(1)
     chk.expect(not sample.new_kdamonds(), '%s: a kdamond runs: %s' %
                (what, sample.new_kdamonds()))
@@ -239,27 +237,28 @@ def life_cycle(chk, sample):
         workload.kill()
     if kdamond:
         t0 = time.monotonic()
-        sample.expect_stopped(chk, what, kdamond, EXIT_TIMEOUT)
+        sample.expect_stopped(chk, what, kdamond, dc.EXIT_TIMEOUT)
         dc.log('%s: kdamond gone %.1f s after the process' %
                (what, time.monotonic() - t0))
     # Writing N to what stopped by itself is fine.
-    chk.expect(set_param('enable', 'N') == 0, '%s: enable N failed' % what)
+    chk.expect(sample.write('enable', 'N') == 0, '%s: enable N failed' %
+               what)
     sample.cleanup()
 
 
 def test(chk):
-    if not os.path.isdir(PARAMS):
-        dc.skip('needs CONFIG_SAMPLE_DAMON_PRCL (no %s)' % PARAMS)
-    if param('enable') != 'N':
-        dc.skip('damon_sample_prcl is enabled already')
     sample = Sample()
+    if not sample.available():
+        dc.skip('needs CONFIG_SAMPLE_DAMON_PRCL (no %s)' % sample.dir)
+    if sample.read('enable') != 'N':
+        dc.skip('damon_sample_prcl is enabled already')
     kmsg = dc.Kmsg()
     swap = dc.Swap('512M')
     try:
         reclaim(chk, sample, kmsg)
         life_cycle(chk, sample)
     finally:
-        Sample.cleanup()
+        sample.cleanup()
         swap.close()
         kmsg.close()
 
