@@ -16,6 +16,8 @@
 #include <linux/pid.h>
 #include <linux/sched/task.h>
 
+#include "kunit-common.h"
+
 /* === Fixtures === */
 
 /*
@@ -1646,34 +1648,34 @@ static void damon_commit_test_running_mid_aggregation(struct kunit *test)
 			    w->remaining);
 }
 
-static struct kunit_case damon_commit_test_cases[] = {
-	KUNIT_CASE(damon_commit_test_invalid_attrs),
-	KUNIT_CASE(damon_commit_test_invalid_ops),
-	KUNIT_CASE(damon_commit_test_invalid_pid),
-	KUNIT_CASE(damon_commit_test_invalid_regions),
-	KUNIT_CASE(damon_commit_test_paddr_targets),
-	KUNIT_CASE(damon_commit_test_ops_properties),
-	KUNIT_CASE(damon_commit_test_ops_by_id_no_pid),
-	KUNIT_CASE(damon_commit_test_ops_by_id_pid),
-	KUNIT_CASE(damon_commit_test_same_pid_keeps),
-	KUNIT_CASE(damon_commit_test_rescale),
-	KUNIT_CASE(damon_commit_test_fit_regions),
-	KUNIT_CASE(damon_commit_test_new_pid),
-	KUNIT_CASE(damon_commit_test_targets_added_removed),
-	KUNIT_CASE(damon_commit_test_select_ops),
-	KUNIT_CASE(damon_commit_test_stopped_no_init),
-	KUNIT_CASE(damon_commit_test_running),
-	KUNIT_CASE(damon_commit_test_running_ops_switch),
-	KUNIT_CASE(damon_commit_test_running_mid_aggregation),
-	{},
-};
+DAMON_KUNIT_SUITE(damon_commit_test, "damon-commit",
+		  /* Refusals, which leave the destination as it was */
+		  KUNIT_CASE(damon_commit_test_invalid_attrs),
+		  KUNIT_CASE(damon_commit_test_invalid_ops),
+		  KUNIT_CASE(damon_commit_test_invalid_pid),
+		  KUNIT_CASE(damon_commit_test_invalid_regions),
 
-static struct kunit_suite damon_commit_test_suite = {
-	.name = "damon-commit",
-	.test_cases = damon_commit_test_cases,
-};
+		  /* What the operations set says it takes as targets */
+		  KUNIT_CASE(damon_commit_test_paddr_targets),
+		  KUNIT_CASE(damon_commit_test_ops_properties),
+		  KUNIT_CASE(damon_commit_test_ops_by_id_no_pid),
+		  KUNIT_CASE(damon_commit_test_ops_by_id_pid),
 
-kunit_test_suite(damon_commit_test_suite);
+		  /* A stopped context taking targets, attributes, regions */
+		  KUNIT_CASE(damon_commit_test_same_pid_keeps),
+		  KUNIT_CASE(damon_commit_test_rescale),
+		  KUNIT_CASE(damon_commit_test_fit_regions),
+		  KUNIT_CASE(damon_commit_test_new_pid),
+		  KUNIT_CASE(damon_commit_test_targets_added_removed),
+
+		  /* A stopped context changing its operations set */
+		  KUNIT_CASE(damon_commit_test_select_ops),
+		  KUNIT_CASE(damon_commit_test_stopped_no_init),
+
+		  /* Commits into a running kdamond */
+		  KUNIT_CASE(damon_commit_test_running),
+		  KUNIT_CASE(damon_commit_test_running_ops_switch),
+		  KUNIT_CASE(damon_commit_test_running_mid_aggregation));
 
 #endif	/* _DAMON_COMMIT_KUNIT_H */
 

@@ -371,31 +371,31 @@ static void damon_test_set_regions_random(struct kunit *test)
 	}
 }
 
-static struct kunit_case damon_test_cases[] = {
-	KUNIT_CASE(damon_test_new_region),
-	KUNIT_CASE(damon_test_region_links),
-	KUNIT_CASE(damon_test_insert_region),
-	KUNIT_CASE(damon_test_destroy_region),
-	KUNIT_CASE(damon_test_targets),
-	KUNIT_CASE(damon_test_ctx_defaults),
-	KUNIT_CASE(damon_test_set_regions_empty_target),
-	KUNIT_CASE(damon_test_set_regions_no_range),
-	KUNIT_CASE(damon_test_set_regions_same),
-	KUNIT_CASE(damon_test_set_regions_adjacent),
-	KUNIT_CASE(damon_test_set_regions_trim_and_stretch),
-	KUNIT_CASE(damon_test_set_regions_drop_and_fill),
-	KUNIT_CASE(damon_test_set_regions_spanning),
-	KUNIT_CASE(damon_test_set_regions_keeps_history),
-	KUNIT_CASE(damon_test_set_regions_alignment),
-	KUNIT_CASE(damon_test_set_regions_invalid),
-	KUNIT_CASE(damon_test_set_regions_random),
-	{},
-};
+DAMON_KUNIT_SUITE(damon_test, "damon",
+		  /* Regions, targets and contexts */
+		  KUNIT_CASE(damon_test_new_region),
+		  KUNIT_CASE(damon_test_region_links),
+		  KUNIT_CASE(damon_test_insert_region),
+		  KUNIT_CASE(damon_test_destroy_region),
+		  KUNIT_CASE(damon_test_targets),
+		  KUNIT_CASE(damon_test_ctx_defaults),
 
-static struct kunit_suite damon_test_suite = {
-	.name = "damon",
-	.test_cases = damon_test_cases,
-};
+		  /* damon_set_regions(): hand-written ranges */
+		  KUNIT_CASE(damon_test_set_regions_empty_target),
+		  KUNIT_CASE(damon_test_set_regions_no_range),
+		  KUNIT_CASE(damon_test_set_regions_same),
+		  KUNIT_CASE(damon_test_set_regions_adjacent),
+
+		  /* damon_set_regions(): reshaping what is there */
+		  KUNIT_CASE(damon_test_set_regions_trim_and_stretch),
+		  KUNIT_CASE(damon_test_set_regions_drop_and_fill),
+		  KUNIT_CASE(damon_test_set_regions_spanning),
+		  KUNIT_CASE(damon_test_set_regions_keeps_history),
+
+		  /* damon_set_regions(): bad, unaligned and random input */
+		  KUNIT_CASE(damon_test_set_regions_alignment),
+		  KUNIT_CASE(damon_test_set_regions_invalid),
+		  KUNIT_CASE(damon_test_set_regions_random));
 
 /*
  * === The monitoring engine ===
@@ -2434,42 +2434,54 @@ static void damon_test_call_after_aggregation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(call->err), 0);
 }
 
-static struct kunit_case damon_engine_test_cases[] = {
-	KUNIT_CASE(damon_test_set_attrs_invalid),
-	KUNIT_CASE(damon_test_set_attrs_rescale),
-	KUNIT_CASE(damon_test_split_region_at),
-	KUNIT_CASE(damon_test_merge_two_regions),
-	KUNIT_CASE(damon_test_merge_regions_of_thres),
-	KUNIT_CASE(damon_test_merge_regions_of_sz_limit),
-	KUNIT_CASE(damon_test_merge_regions_of_age),
-	KUNIT_CASE(damon_test_merge_regions_thres_doubling),
-	KUNIT_CASE(damon_test_merge_regions_gives_up),
-	KUNIT_CASE(damon_test_merge_regions_counts_all_targets),
-	KUNIT_CASE(damon_test_split_regions_of),
-	KUNIT_CASE(damon_test_split_regions_count),
-	KUNIT_CASE(damon_test_update_access_rate),
-	KUNIT_CASE(damon_test_update_access_rate_bounded),
-	KUNIT_CASE(damon_test_adaptive_regions_random),
-	KUNIT_CASE(damon_test_register_ops_invalid),
-	KUNIT_CASE(damon_test_register_ops),
-	KUNIT_CASE(damon_test_kdamond_start_stop),
-	KUNIT_CASE(damon_test_kdamond_stops_itself),
-	KUNIT_CASE(damon_test_kdamond_stop_right_after_start),
-	KUNIT_CASE(damon_test_kdamond_exclusive),
-	KUNIT_CASE(damon_test_call_basic),
-	KUNIT_CASE(damon_test_call_long_interval),
-	KUNIT_CASE(damon_test_call_shortens_sample),
-	KUNIT_CASE(damon_test_call_concurrent),
-	KUNIT_CASE(damon_test_call_race_stop),
-	KUNIT_CASE(damon_test_call_repeat),
-	KUNIT_CASE(damon_test_call_after_aggregation),
-	{},
-};
+DAMON_KUNIT_SUITE(damon_engine_test, "damon-engine",
+		  /* damon_set_attrs() */
+		  KUNIT_CASE(damon_test_set_attrs_invalid),
+		  KUNIT_CASE(damon_test_set_attrs_rescale),
 
-static struct kunit_suite damon_engine_test_suite = {
-	.name = "damon-engine",
-	.test_cases = damon_engine_test_cases,
-};
+		  /* Splitting and merging a pair of regions */
+		  KUNIT_CASE(damon_test_split_region_at),
+		  KUNIT_CASE(damon_test_merge_two_regions),
+
+		  /* Merging all regions: what may merge */
+		  KUNIT_CASE(damon_test_merge_regions_of_thres),
+		  KUNIT_CASE(damon_test_merge_regions_of_sz_limit),
+		  KUNIT_CASE(damon_test_merge_regions_of_age),
+
+		  /* Merging all regions: down to the maximum count */
+		  KUNIT_CASE(damon_test_merge_regions_thres_doubling),
+		  KUNIT_CASE(damon_test_merge_regions_gives_up),
+		  KUNIT_CASE(damon_test_merge_regions_counts_all_targets),
+
+		  /* Splitting all regions */
+		  KUNIT_CASE(damon_test_split_regions_of),
+		  KUNIT_CASE(damon_test_split_regions_count),
+
+		  /* Access rates, and the adaptive regions as a whole */
+		  KUNIT_CASE(damon_test_update_access_rate),
+		  KUNIT_CASE(damon_test_update_access_rate_bounded),
+		  KUNIT_CASE(damon_test_adaptive_regions_random),
+
+		  /* Registering operations sets */
+		  KUNIT_CASE(damon_test_register_ops_invalid),
+		  KUNIT_CASE(damon_test_register_ops),
+
+		  /* The kdamond starting and stopping */
+		  KUNIT_CASE(damon_test_kdamond_start_stop),
+		  KUNIT_CASE(damon_test_kdamond_stops_itself),
+		  KUNIT_CASE(damon_test_kdamond_stop_right_after_start),
+		  KUNIT_CASE(damon_test_kdamond_exclusive),
+
+		  /* damon_call(): one request at a time */
+		  KUNIT_CASE(damon_test_call_basic),
+		  KUNIT_CASE(damon_test_call_long_interval),
+		  KUNIT_CASE(damon_test_call_shortens_sample),
+
+		  /* damon_call(): races, repeats and aggregations */
+		  KUNIT_CASE(damon_test_call_concurrent),
+		  KUNIT_CASE(damon_test_call_race_stop),
+		  KUNIT_CASE(damon_test_call_repeat),
+		  KUNIT_CASE(damon_test_call_after_aggregation));
 
 /*
  * Benchmarks, not tests: they print figures and assert nothing about time.
@@ -2543,19 +2555,8 @@ static void damon_bench_call_latency(struct kunit *test)
 	damon_bench_call_latency_at(test, USEC_PER_SEC, 50);
 }
 
-static struct kunit_case damon_bench_cases[] = {
-	KUNIT_CASE_SLOW(damon_bench_call_latency),
-	{},
-};
-
-static struct kunit_suite damon_bench_suite = {
-	.name = "damon-bench",
-	.test_cases = damon_bench_cases,
-	.attr.speed = KUNIT_SPEED_SLOW,
-};
-
-kunit_test_suites(&damon_test_suite, &damon_engine_test_suite,
-		  &damon_bench_suite);
+DAMON_KUNIT_BENCH(damon_bench, "damon-bench",
+		  KUNIT_CASE_SLOW(damon_bench_call_latency));
 
 #endif	/* _DAMON_CORE_KUNIT_H */
 

@@ -16,6 +16,8 @@
 #include <kunit/test.h>
 #include <linux/kthread.h>
 
+#include "kunit-common.h"
+
 /*
  * Guards: damon_max_nr_accesses() narrowing a window of 2^32 samples to 0,
  * which the access rate update then divided by.
@@ -568,33 +570,33 @@ static void damon_edges_test_restart_at_exit(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, damon_nr_running_ctxs(), nr_running);
 }
 
-static struct kunit_case damon_edges_test_cases[] = {
-	KUNIT_CASE(damon_edges_test_window_narrowing),
-	KUNIT_CASE(damon_edges_test_access_rate_longest_window),
-	KUNIT_CASE(damon_edges_test_rand),
-	KUNIT_CASE(damon_edges_test_mul_div),
-	KUNIT_CASE(damon_edges_test_saturating_time),
-	KUNIT_CASE(damon_edges_test_merge_huge),
-	KUNIT_CASE(damon_edges_test_split_huge),
-	KUNIT_CASE(damon_edges_test_merge_gives_up),
-	KUNIT_CASE(damon_edges_test_rescale_huge),
-	KUNIT_CASE(damon_edges_test_fill_bound),
-	KUNIT_CASE(damon_tuning_test_invalid_goal),
-	KUNIT_CASE(damon_tuning_test_feedback),
-	KUNIT_CASE(damon_tuning_test_access_bp),
-	KUNIT_CASE(damon_tuning_test_converges),
-	KUNIT_CASE(damon_tuning_test_extremes),
-	KUNIT_CASE(damon_edges_test_kdamond_dies),
-	KUNIT_CASE(damon_edges_test_restart_at_exit),
-	{},
-};
+DAMON_KUNIT_SUITE(damon_edges_test, "damon-edges",
+		  /* Sampling windows, access rates and random numbers */
+		  KUNIT_CASE(damon_edges_test_window_narrowing),
+		  KUNIT_CASE(damon_edges_test_access_rate_longest_window),
+		  KUNIT_CASE(damon_edges_test_rand),
 
-static struct kunit_suite damon_edges_test_suite = {
-	.name = "damon-edges",
-	.test_cases = damon_edges_test_cases,
-};
+		  /* Arithmetic on knobs and intervals near ULONG_MAX */
+		  KUNIT_CASE(damon_edges_test_mul_div),
+		  KUNIT_CASE(damon_edges_test_saturating_time),
+		  KUNIT_CASE(damon_edges_test_rescale_huge),
 
-kunit_test_suite(damon_edges_test_suite);
+		  /* Regions of huge sizes and counts */
+		  KUNIT_CASE(damon_edges_test_merge_huge),
+		  KUNIT_CASE(damon_edges_test_split_huge),
+		  KUNIT_CASE(damon_edges_test_merge_gives_up),
+		  KUNIT_CASE(damon_edges_test_fill_bound),
+
+		  /* Intervals auto-tuning */
+		  KUNIT_CASE(damon_tuning_test_invalid_goal),
+		  KUNIT_CASE(damon_tuning_test_feedback),
+		  KUNIT_CASE(damon_tuning_test_access_bp),
+		  KUNIT_CASE(damon_tuning_test_converges),
+		  KUNIT_CASE(damon_tuning_test_extremes),
+
+		  /* A kdamond that dies or exits under its users */
+		  KUNIT_CASE(damon_edges_test_kdamond_dies),
+		  KUNIT_CASE(damon_edges_test_restart_at_exit));
 
 #endif	/* _DAMON_EDGES_KUNIT_H */
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers the DAMON KUnit suites share: addresses written in pages, targets
- * built from and compared with lists of page numbers, cleanup actions, and
- * pages mapped into the test thread's own mm.
+ * built from and compared with lists of page numbers, cleanup actions,
+ * pages mapped into the test thread's own mm, and the macros that define
+ * and register each suite.
  *
  * The suites are included by different files (core.c, schemes.c, vaddr.c,
  * paddr.c) to reach their static functions, and each includes this header,
@@ -129,5 +130,40 @@ static inline void damon_test_touch(struct kunit *test, unsigned long uaddr)
 
 	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)uaddr, &c, 1), 0);
 }
+
+/*
+ * Every DAMON suite ends with one of the macros below: each defines the
+ * table @prefix_cases of the cases given after @suite_name (no trailing
+ * comma: the macro ends the table), the suite @prefix_suite, and registers
+ * it.  kunit.filter_glob, .kunitconfig and tools/damon select suites by
+ * @suite_name, so a name must not change.
+ */
+#define __DAMON_KUNIT_SUITE(prefix, suite_name, init_fn, suite_speed, ...) \
+	static struct kunit_case prefix##_cases[] = { __VA_ARGS__, {} }; \
+	static struct kunit_suite prefix##_suite = {			\
+		.name = suite_name,					\
+		.init = init_fn,					\
+		.attr.speed = suite_speed,				\
+		.test_cases = prefix##_cases,				\
+	};								\
+	kunit_test_suite(prefix##_suite)
+
+/* A suite of tests. */
+#define DAMON_KUNIT_SUITE(prefix, suite_name, ...)			\
+	__DAMON_KUNIT_SUITE(prefix, suite_name, NULL, KUNIT_SPEED_UNSET, \
+			    __VA_ARGS__)
+
+/* A suite of tests whose every case @init_fn prepares for. */
+#define DAMON_KUNIT_SUITE_INIT(prefix, suite_name, init_fn, ...)	\
+	__DAMON_KUNIT_SUITE(prefix, suite_name, init_fn, KUNIT_SPEED_UNSET, \
+			    __VA_ARGS__)
+
+/*
+ * A suite of benchmarks, marked slow as a whole so that a run filtering on
+ * kunit.filter=speed>slow, as "make test" does, leaves it out.
+ */
+#define DAMON_KUNIT_BENCH(prefix, suite_name, ...)			\
+	__DAMON_KUNIT_SUITE(prefix, suite_name, NULL, KUNIT_SPEED_SLOW,	\
+			    __VA_ARGS__)
 
 #endif /* _DAMON_KUNIT_COMMON_H */

@@ -61,16 +61,21 @@ static bool damon_test_pa_sample(unsigned long paddr)
 	return damon_pa_accessed(&seen, PHYS_PFN(paddr));
 }
 
+/*
+ * Start a new sample at @paddr, as the kdamond's prepare pass would; a
+ * frame that holds no LRU folio has nothing to clear.  A folio here is one
+ * the test mapped: the flush keeps the CPU from writing on through the
+ * translation it cached as accessed.
+ */
 static void damon_test_pa_mkold(unsigned long paddr)
 {
 	struct folio *folio = damon_get_folio(PHYS_PFN(paddr));
 
-	if (!folio)
-		return;
-	damon_pa_folio_mkold(folio);
-	folio_put(folio);
-	/* Or the CPU would keep writing through the cached translation. */
-	flush_tlb_mm(current->mm);
+	if (folio) {
+		damon_pa_folio_mkold(folio);
+		folio_put(folio);
+		flush_tlb_mm(current->mm);
+	}
 }
 
 /*
@@ -303,20 +308,16 @@ static void damon_test_pa_scores(struct kunit *test)
 	damon_destroy_ctx(ctx);
 }
 
-static struct kunit_suite damon_test_pa_suite = {
-	.name = "damon-paddr",
-	.test_cases = (struct kunit_case []) {
-		KUNIT_CASE(damon_test_pa_access),
-		KUNIT_CASE(damon_test_pa_not_lru),
-		KUNIT_CASE(damon_test_pa_lru_actions),
-		KUNIT_CASE(damon_test_pa_apply_empty),
-		KUNIT_CASE(damon_test_pa_filters),
-		KUNIT_CASE(damon_test_pa_scores),
-		{}
-	},
-};
+DAMON_KUNIT_SUITE(damon_test_pa, "damon-paddr",
+		  /* What a sample sees */
+		  KUNIT_CASE(damon_test_pa_access),
+		  KUNIT_CASE(damon_test_pa_not_lru),
 
-kunit_test_suites(&damon_test_pa_suite);
+		  /* What schemes do, and how they score */
+		  KUNIT_CASE(damon_test_pa_lru_actions),
+		  KUNIT_CASE(damon_test_pa_apply_empty),
+		  KUNIT_CASE(damon_test_pa_filters),
+		  KUNIT_CASE(damon_test_pa_scores));
 
 #endif	/* _DAMON_PADDR_KUNIT_H */
 

@@ -1692,51 +1692,60 @@ static void damos_test_walk_running_canceled(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, walk.nr_other, 0);
 }
 
-static struct kunit_case damos_test_cases[] = {
-	KUNIT_CASE(damos_test_pattern_match_edges),
-	KUNIT_CASE(damos_test_quota_window_huge),
-	KUNIT_CASE(damos_test_pass_matching),
-	KUNIT_CASE(damos_test_apply_interval),
-	KUNIT_CASE(damos_test_stats_and_age),
-	KUNIT_CASE(damos_test_filter_addr_split),
-	KUNIT_CASE(damos_test_filter_addr_unaligned),
-	KUNIT_CASE(damos_test_filter_addr_to_top),
-	KUNIT_CASE(damos_test_filter_first_match),
-	KUNIT_CASE(damos_test_filter_not_matching),
-	KUNIT_CASE(damos_test_filter_target),
-	KUNIT_CASE(damos_test_filter_ops_types_skipped),
-	KUNIT_CASE(damos_test_quota_split_and_resume),
-	KUNIT_CASE(damos_test_quota_resume_unaligned),
-	KUNIT_CASE(damos_test_quota_random_windows),
-	KUNIT_CASE(damos_test_quota_priority),
-	KUNIT_CASE(damos_test_quota_window),
-	KUNIT_CASE(damos_test_feedback_next),
-	KUNIT_CASE(damos_test_goals_score),
-	KUNIT_CASE(damos_test_effective_quota_sz),
-	KUNIT_CASE(damos_test_effective_quota_ms),
-	KUNIT_CASE(damos_test_effective_quota_goals),
-	KUNIT_CASE(damos_test_wmarks),
-	KUNIT_CASE(damos_test_ctx_wmarks),
-	KUNIT_CASE(damos_test_check_commit_schemes),
-	KUNIT_CASE(damos_test_commit_ctx_refuses),
-	KUNIT_CASE(damos_test_commit_schemes),
-	KUNIT_CASE(damos_test_commit_scheme_state),
-	KUNIT_CASE(damos_test_commit_quota_goals),
-	KUNIT_CASE(damos_test_walk_not_running),
-	KUNIT_CASE(damos_test_walk_passes),
-	KUNIT_CASE(damos_test_walk_cancel),
-	KUNIT_CASE(damos_test_walk_running),
-	KUNIT_CASE(damos_test_walk_running_canceled),
-	{},
-};
+DAMON_KUNIT_SUITE_INIT(damos_test, "damon-schemes", damos_test_suite_init,
+		       /* Which regions a scheme applies to, and when */
+		       KUNIT_CASE(damos_test_pattern_match_edges),
+		       KUNIT_CASE(damos_test_pass_matching),
+		       KUNIT_CASE(damos_test_apply_interval),
+		       KUNIT_CASE(damos_test_stats_and_age),
 
-static struct kunit_suite damos_test_suite = {
-	.name = "damon-schemes",
-	.init = damos_test_suite_init,
-	.test_cases = damos_test_cases,
-};
+		       /* Address filters */
+		       KUNIT_CASE(damos_test_filter_addr_split),
+		       KUNIT_CASE(damos_test_filter_addr_unaligned),
+		       KUNIT_CASE(damos_test_filter_addr_to_top),
 
-kunit_test_suite(damos_test_suite);
+		       /* Which filter decides */
+		       KUNIT_CASE(damos_test_filter_first_match),
+		       KUNIT_CASE(damos_test_filter_not_matching),
+		       KUNIT_CASE(damos_test_filter_target),
+		       KUNIT_CASE(damos_test_filter_ops_types_skipped),
+
+		       /* Charging the quota, window after window */
+		       KUNIT_CASE(damos_test_quota_split_and_resume),
+		       KUNIT_CASE(damos_test_quota_resume_unaligned),
+		       KUNIT_CASE(damos_test_quota_random_windows),
+		       KUNIT_CASE(damos_test_quota_priority),
+
+		       /* Quota goals and the effective quota */
+		       KUNIT_CASE(damos_test_feedback_next),
+		       KUNIT_CASE(damos_test_goals_score),
+		       KUNIT_CASE(damos_test_effective_quota_sz),
+		       KUNIT_CASE(damos_test_effective_quota_ms),
+		       KUNIT_CASE(damos_test_effective_quota_goals),
+
+		       /* Quota windows */
+		       KUNIT_CASE(damos_test_quota_window_huge),
+		       KUNIT_CASE(damos_test_quota_window),
+
+		       /* Watermarks */
+		       KUNIT_CASE(damos_test_wmarks),
+		       KUNIT_CASE(damos_test_ctx_wmarks),
+
+		       /* Committing: refusals */
+		       KUNIT_CASE(damos_test_check_commit_schemes),
+		       KUNIT_CASE(damos_test_commit_ctx_refuses),
+
+		       /* Committing: what is kept, added and removed */
+		       KUNIT_CASE(damos_test_commit_schemes),
+		       KUNIT_CASE(damos_test_commit_scheme_state),
+		       KUNIT_CASE(damos_test_commit_quota_goals),
+
+		       /* damos_walk() */
+		       KUNIT_CASE(damos_test_walk_not_running),
+		       KUNIT_CASE(damos_test_walk_passes),
+		       KUNIT_CASE(damos_test_walk_cancel),
+		       KUNIT_CASE(damos_test_walk_running),
+		       KUNIT_CASE(damos_test_walk_running_canceled));
 
 #endif	/* _DAMON_SCHEMES_KUNIT_H */
 

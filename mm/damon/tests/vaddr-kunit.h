@@ -643,26 +643,26 @@ static void damon_test_va_sample_locks(struct kunit *test)
 #endif
 }
 
-static struct kunit_case damon_test_va_cases[] = {
-	KUNIT_CASE_PARAM(damon_test_va_three_regions_layouts,
-			 damon_test_va_layouts_gen_params),
-	KUNIT_CASE(damon_test_va_three_regions_random),
-	KUNIT_CASE(damon_test_va_split_evenly),
-	KUNIT_CASE(damon_test_va_split_evenly_aligned),
-	KUNIT_CASE(damon_test_va_split_evenly_many),
-	KUNIT_CASE(damon_test_va_split_evenly_too_small),
-	KUNIT_CASE(damon_test_va_split_evenly_between),
-	KUNIT_CASE(damon_test_va_split_evenly_zero_pieces),
-	KUNIT_CASE(damon_test_va_score_weights),
-	KUNIT_CASE(damon_test_va_sample_pages),
-	KUNIT_CASE(damon_test_va_sample_locks),
-	{},
-};
+DAMON_KUNIT_SUITE(damon_test_va, "damon-operations",
+		  /* The three regions of an address space */
+		  KUNIT_CASE_PARAM(damon_test_va_three_regions_layouts,
+				   damon_test_va_layouts_gen_params),
+		  KUNIT_CASE(damon_test_va_three_regions_random),
 
-static struct kunit_suite damon_test_va_suite = {
-	.name = "damon-operations",
-	.test_cases = damon_test_va_cases,
-};
+		  /* Even split of the initial regions */
+		  KUNIT_CASE(damon_test_va_split_evenly),
+		  KUNIT_CASE(damon_test_va_split_evenly_aligned),
+		  KUNIT_CASE(damon_test_va_split_evenly_many),
+
+		  /* Even split: what cannot be split as asked */
+		  KUNIT_CASE(damon_test_va_split_evenly_too_small),
+		  KUNIT_CASE(damon_test_va_split_evenly_between),
+		  KUNIT_CASE(damon_test_va_split_evenly_zero_pieces),
+
+		  /* Scores, and sampling pages of the test's own mm */
+		  KUNIT_CASE(damon_test_va_score_weights),
+		  KUNIT_CASE(damon_test_va_sample_pages),
+		  KUNIT_CASE(damon_test_va_sample_locks));
 
 /* === Benchmark === */
 
@@ -998,23 +998,13 @@ static void damon_bench_va_sampling(struct kunit *test)
 		   ratio / 100, ratio % 100);
 }
 
-static struct kunit_case damon_bench_va_cases[] = {
-	KUNIT_CASE_PARAM_ATTR(damon_bench_va_three_regions,
-			      damon_bench_va_sizes_gen_params,
-			      { .speed = KUNIT_SPEED_SLOW }),
-	KUNIT_CASE_PARAM_ATTR(damon_bench_va_sampling,
-			      damon_bench_va_samplings_gen_params,
-			      { .speed = KUNIT_SPEED_SLOW }),
-	{},
-};
-
-static struct kunit_suite damon_bench_va_suite = {
-	.name = "damon-operations-bench",
-	.test_cases = damon_bench_va_cases,
-	.attr = { .speed = KUNIT_SPEED_SLOW },
-};
-
-kunit_test_suites(&damon_test_va_suite, &damon_bench_va_suite);
+DAMON_KUNIT_BENCH(damon_bench_va, "damon-operations-bench",
+		  KUNIT_CASE_PARAM_ATTR(damon_bench_va_three_regions,
+					damon_bench_va_sizes_gen_params,
+					{ .speed = KUNIT_SPEED_SLOW }),
+		  KUNIT_CASE_PARAM_ATTR(damon_bench_va_sampling,
+					damon_bench_va_samplings_gen_params,
+					{ .speed = KUNIT_SPEED_SLOW }));
 
 #endif	/* _DAMON_VADDR_KUNIT_H */
 
