@@ -133,6 +133,13 @@ PARAMS = [
      'nr_lru_deprio_tried_regions,bytes_lru_deprio_tried_regions,'
      'nr_lru_deprioritized_regions,bytes_lru_deprioritized_regions,'
      'nr_lru_prio_quota_exceeds,nr_lru_deprio_quota_exceeds}', RO),
+    # The same counters under Linux 6.12's names.
+    ('damon_lru_sort', 'CONFIG_DAMON_LRU_SORT',
+     '{nr_lru_sort_tried_hot_regions,bytes_lru_sort_tried_hot_regions,'
+     'nr_lru_sorted_hot_regions,bytes_lru_sorted_hot_regions,'
+     'nr_hot_quota_exceeds,nr_lru_sort_tried_cold_regions,'
+     'bytes_lru_sort_tried_cold_regions,nr_lru_sorted_cold_regions,'
+     'bytes_lru_sorted_cold_regions,nr_cold_quota_exceeds}', RO),
     ('damon_stat', 'CONFIG_DAMON_STAT', 'enabled', RW),     # 6.17
     ('damon_stat', 'CONFIG_DAMON_STAT',
      '{estimated_memory_bandwidth,memory_idle_ms_percentiles}', RO),
