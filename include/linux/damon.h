@@ -586,6 +586,15 @@ struct damon_call_control {
  *			interval; the kdamond's own.
  * @aggr_controls:	Repeated damon_call() requests run after every
  *			aggregation interval; the kdamond's own.
+ * @kdamond_parked:	The kdamond sleeps between two samples, and stays
+ *			asleep while @call_stand_in is set.
+ * @kdamond_parked_inactive: It sleeps while the watermarks hold the schemes
+ *			inactive, which may be long.
+ * @kdamond_waits_stand_in: It woke and waits for @call_stand_in to finish.
+ * @call_stand_in:	The damon_call() caller running its function for the
+ *			parked kdamond, or NULL.
+ * @call_ran_parked:	A stand-in ran a function since the kdamond parked.
+ *			These five are protected by @call_controls_lock.
  */
 struct damon_ctx {
 	struct damon_attrs attrs;
@@ -610,6 +619,11 @@ struct damon_ctx {
 	struct list_head repeat_controls;
 	struct list_head aggr_controls;
 	struct damos_walk_control *walk_control;
+	bool kdamond_parked;
+	bool kdamond_parked_inactive;
+	bool kdamond_waits_stand_in;
+	bool call_ran_parked;
+	struct task_struct *call_stand_in;
 };
 
 /*

@@ -1262,7 +1262,8 @@ static void damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src,
  * @dst changes: the commit is all or nothing.
  *
  * Context: @dst is not running, or its kdamond calls this (through
- * damon_call(), for a caller outside of it).
+ * damon_call(), for a caller outside of it, which may run the function
+ * itself for the kdamond).
  *
  * Return: 0; -EINVAL if @src is not valid (bad attributes, no or an
  * unregistered operations set, a target without a process where one is
@@ -1272,7 +1273,7 @@ static void damon_commit_targets(struct damon_ctx *dst, struct damon_ctx *src,
  */
 int damon_commit_ctx(struct damon_ctx *dst, struct damon_ctx *src)
 {
-	bool running = dst->kdamond == current;
+	bool running = damon_ctx_runs_here(dst);
 	struct damon_commit_prep prep;
 	int err;
 
@@ -1398,6 +1399,53 @@ static bool kdamond_should_stop(struct damon_ctx *ctx)
 }
 
 /*
+ * Park before sleeping between two samples: until kdamond_unpark(), a
+ * damon_call() caller may run its function itself instead of waking us and
+ * waiting to be woken back, two cross-CPU wakeups that cost more than most
+ * functions under emulation.
+ */
+static void kdamond_park(struct damon_ctx *ctx, bool inactive)
+{
+	spin_lock(&ctx->call_controls_lock);
+	ctx->kdamond_parked = true;
+	ctx->kdamond_parked_inactive = inactive;
+	spin_unlock(&ctx->call_controls_lock);
+}
+
+/*
+ * Wait for a stand-in to finish, and take the context back.  A stand-in
+ * that died in the function (it oopsed) left the context half changed:
+ * stop then, rather than sleep forever.
+ *
+ * Return: whether a stand-in ran a function while we were parked.
+ */
+static bool kdamond_unpark(struct damon_ctx *ctx)
+{
+	struct task_struct *stand_in;
+	bool ran;
+
+	spin_lock(&ctx->call_controls_lock);
+	while ((stand_in = ctx->call_stand_in)) {
+		if (READ_ONCE(stand_in->flags) & PF_EXITING) {
+			WRITE_ONCE(ctx->kdamond_stop, true);
+			break;
+		}
+		ctx->kdamond_waits_stand_in = true;
+		set_current_state(TASK_IDLE);
+		spin_unlock(&ctx->call_controls_lock);
+		/* Woken by the stand-in; the timeout is for a dead one. */
+		schedule_timeout(HZ);
+		spin_lock(&ctx->call_controls_lock);
+	}
+	ctx->kdamond_waits_stand_in = false;
+	ctx->kdamond_parked = false;
+	ran = ctx->call_ran_parked;
+	ctx->call_ran_parked = false;
+	spin_unlock(&ctx->call_controls_lock);
+	return ran;
+}
+
+/*
  * Sleep until @deadline, idle so as not to count as load, serving
  * damon_call() requests as they come: a caller wakes us, so it waits for
  * its function to run, not for the sampling interval to pass.  A walk whose
@@ -1409,14 +1457,17 @@ static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline,
 {
 	unsigned long sample = ctx->attrs.sample_interval;
 	u64 slack = min(sample / 20, 50UL) * NSEC_PER_USEC;
+	bool called = false;
 
 	for (;;) {
 		set_current_state(TASK_IDLE);
 		if (kdamond_should_stop(ctx))
 			break;
-		if (kdamond_call_pending(ctx)) {
+		if (kdamond_call_pending(ctx) || called) {
 			__set_current_state(TASK_RUNNING);
-			kdamond_call(ctx, false);
+			if (!called)
+				kdamond_call(ctx, false);
+			called = false;
 			/*
 			 * A commit may have shortened the wait: one sleeping
 			 * out an interval of hours must not keep the new
@@ -1440,8 +1491,10 @@ static void kdamond_sleep_until(struct damon_ctx *ctx, ktime_t deadline,
 		if (ktime_after(ktime_get(), deadline))
 			break;
 		/* Too far to count: sleep until woken. */
+		kdamond_park(ctx, inactive);
 		schedule_hrtimeout_range(deadline == KTIME_MAX ? NULL :
 					 &deadline, slack, HRTIMER_MODE_ABS);
+		called = kdamond_unpark(ctx);
 	}
 	__set_current_state(TASK_RUNNING);
 }
@@ -1482,6 +1535,14 @@ static void kdamond_release_ctx(struct damon_ctx *ctx, bool dead)
 {
 	lockdep_assert_held(&ctx->kdamond_lock);
 	ctx->kdamond = NULL;
+	/* Only a stand-in that died in its function is left to forget. */
+	spin_lock(&ctx->call_controls_lock);
+	ctx->call_stand_in = NULL;
+	ctx->kdamond_parked = false;
+	ctx->kdamond_parked_inactive = false;
+	ctx->kdamond_waits_stand_in = false;
+	ctx->call_ran_parked = false;
+	spin_unlock(&ctx->call_controls_lock);
 	kdamond_call(ctx, true);
 	/* A dead kdamond may have left the schemes half changed. */
 	if (dead)
@@ -1838,6 +1899,31 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
 	return pid;
 }
 
+/*
+ * Run @control's function for the parked kdamond of @ctx, which stays
+ * asleep until we are done: it cannot exit meanwhile, so its task is still
+ * there to wake.  It wakes on its own at the end of its sleep and then
+ * sees what the function changed, as after a function of its own; it is
+ * woken now only if that sleep must end early, or if it woke already and
+ * waits for us.
+ */
+static int damon_call_parked(struct damon_ctx *ctx,
+			     struct damon_call_control *control)
+{
+	unsigned long sample = ctx->attrs.sample_interval;
+
+	control->return_code = control->fn(control->data);
+	spin_lock(&ctx->call_controls_lock);
+	ctx->call_stand_in = NULL;
+	ctx->call_ran_parked = true;
+	if (ctx->kdamond_waits_stand_in || ctx->kdamond_parked_inactive ||
+	    ctx->attrs.sample_interval != sample)
+		wake_up_process(ctx->kdamond);
+	spin_unlock(&ctx->call_controls_lock);
+	put_task_struct(current);
+	return 0;
+}
+
 /**
  * damon_call() - Run a function in a context's kdamond.
  * @ctx:	The context.
@@ -1856,6 +1942,10 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
  *
  * The function runs where the kdamond owns the context, so it may read
  * and change the context freely (for example with damon_set_attrs()).
+ * That is in the kdamond, or, if the kdamond sleeps between two samples
+ * and no request is queued, in the caller at once while the kdamond is
+ * held asleep: a synchronous request then costs no wakeup and no context
+ * switch.  Either way it must not take locks the caller holds.
  * A caller that gets a fatal signal while its function waits to run takes
  * the request back.
  *
@@ -1869,7 +1959,7 @@ int damon_kdamond_pid(struct damon_ctx *ctx)
 int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
 {
 	struct damon_call_control *pos;
-	bool withdrawn = false;
+	bool withdrawn = false, stand_in;
 
 	/* A one-off call would wait out an aggregation: nothing needs it. */
 	if (control->after_aggregation && !control->repeat)
@@ -1884,11 +1974,20 @@ int damon_call(struct damon_ctx *ctx, struct damon_call_control *control)
 		return -EINVAL;
 	}
 	spin_lock(&ctx->call_controls_lock);
-	list_add_tail(&control->list, &ctx->call_controls);
+	/* Nothing queued ahead, no other stand-in: the order is kept. */
+	stand_in = !control->repeat && ctx->kdamond_parked &&
+		!ctx->call_stand_in && list_empty(&ctx->call_controls);
+	if (stand_in)
+		ctx->call_stand_in = get_task_struct(current);
+	else
+		list_add_tail(&control->list, &ctx->call_controls);
 	spin_unlock(&ctx->call_controls_lock);
-	wake_up_process(ctx->kdamond);
+	if (!stand_in)
+		wake_up_process(ctx->kdamond);
 	mutex_unlock(&ctx->kdamond_lock);
 
+	if (stand_in)
+		return damon_call_parked(ctx, control);
 	if (control->repeat)
 		return 0;
 	if (damon_wait_kdamond_killable(ctx, &control->completion)) {

@@ -36,16 +36,28 @@ static inline unsigned long damon_due_sis(const struct damon_ctx *ctx,
 }
 
 /*
+ * Whether @ctx runs and the caller acts as its kdamond: it is the kdamond,
+ * or a damon_call() caller standing in for it while it is parked.
+ */
+static inline bool damon_ctx_runs_here(const struct damon_ctx *ctx)
+{
+	/* Unlocked: seen by the owner itself, it cannot change meanwhile. */
+	const struct task_struct *kdamond = data_race(ctx->kdamond);
+	/* Likewise: a stand-in sets and clears itself. */
+	const struct task_struct *stand_in = data_race(ctx->call_stand_in);
+
+	return kdamond && (kdamond == current || stand_in == current);
+}
+
+/*
  * Whether the caller may change what the kdamond of @ctx owns: @ctx does not
- * run, or the caller is its kdamond, as in a damon_call() function.  For
- * debug checks only: the answer is stale once @ctx starts or stops.
+ * run, or the caller acts as its kdamond, as a damon_call() function does.
+ * For debug checks only: the answer is stale once @ctx starts or stops.
  */
 static inline bool damon_ctx_owned(const struct damon_ctx *ctx)
 {
-	/* Unlocked: seen by the kdamond itself, it cannot change meanwhile. */
-	const struct task_struct *kdamond = data_race(ctx->kdamond);
-
-	return !kdamond || kdamond == current;
+	/* Unlocked: only a start or stop, which the caller owns, changes it. */
+	return !data_race(ctx->kdamond) || damon_ctx_runs_here(ctx);
 }
 
 /* With CONFIG_DEBUG_VM, complain if the caller may not change @ctx. */

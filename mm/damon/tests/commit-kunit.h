@@ -1217,7 +1217,7 @@ static int damon_commit_test_call_fn(void *data)
 	struct damon_commit_test_call *call = data;
 	int err;
 
-	if (current != call->dst->kdamond)
+	if (!damon_test_call_owns(call->dst))
 		return -ESRCH;
 	damon_commit_test_snap(call->before, call->dst);
 	call->inits = atomic_read(&damon_test_seen.init);
@@ -1268,7 +1268,7 @@ static int damon_commit_test_probe_fn(void *data)
 {
 	struct damon_commit_test_probe *p = data;
 
-	if (current != p->ctx->kdamond)
+	if (!damon_test_call_owns(p->ctx))
 		return -ESRCH;
 	p->passed = p->ctx->passed_sample_intervals;
 	p->next_aggregation_sis = p->ctx->next_aggregation_sis;
@@ -1554,7 +1554,7 @@ static int damon_commit_test_window_commit(void *data)
 	unsigned long left;
 	int err;
 
-	if (current != ctx->kdamond)
+	if (!damon_test_call_owns(ctx))
 		return -ESRCH;
 	left = ctx->next_aggregation_sis - ctx->passed_sample_intervals;
 	if (left + 5 > max)

@@ -1761,7 +1761,7 @@ static int damon_test_inspect(void *data)
 	struct damon_region *r;
 	unsigned int nr;
 
-	if (current != ctx->kdamond)
+	if (!damon_test_call_owns(ctx))
 		return -ESRCH;
 	damon_for_each_target(t, ctx) {
 		pos = 0;
@@ -1824,7 +1824,7 @@ static void damon_test_kdamond_start_stop(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, damon_call(e->ctx, &control), 0);
 	KUNIT_EXPECT_EQ_MSG(test, control.return_code, 0,
-			    "-EFAULT: regions broken, -ERANGE: counts over the samples, -ESRCH: not in the kdamond");
+			    "-EFAULT: regions broken, -ERANGE: counts over the samples, -ESRCH: context not owned");
 
 	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
 	KUNIT_EXPECT_FALSE(test, damon_is_running(e->ctx));
@@ -1979,8 +1979,8 @@ static void damon_test_kdamond_exclusive(struct kunit *test)
 struct damon_test_call {
 	struct damon_ctx *ctx;
 	atomic_t runs;
-	/* Cleared by a run outside of the kdamond of ctx. */
-	bool in_kdamond;
+	/* Cleared by a run where it did not own ctx. */
+	bool owned;
 	int ret;
 };
 
@@ -1988,8 +1988,8 @@ static int damon_test_call_fn(void *data)
 {
 	struct damon_test_call *call = data;
 
-	if (current != READ_ONCE(call->ctx->kdamond))
-		WRITE_ONCE(call->in_kdamond, false);
+	if (!damon_test_call_owns(call->ctx))
+		WRITE_ONCE(call->owned, false);
 	atomic_inc(&call->runs);
 	return call->ret;
 }
@@ -1999,7 +1999,7 @@ static void damon_test_call_init(struct damon_test_call *call,
 {
 	call->ctx = ctx;
 	atomic_set(&call->runs, 0);
-	call->in_kdamond = true;
+	call->owned = true;
 	call->ret = ret;
 }
 
@@ -2026,8 +2026,8 @@ static void damon_test_call_basic(struct kunit *test)
 		KUNIT_EXPECT_FALSE(test, control.canceled);
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&call.runs), 5);
-	KUNIT_EXPECT_TRUE_MSG(test, call.in_kdamond,
-			      "the function ran outside of the kdamond");
+	KUNIT_EXPECT_TRUE_MSG(test, call.owned,
+			      "the function ran where it did not own the context");
 	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
 }
 
@@ -2099,6 +2099,64 @@ static void damon_test_call_shortens_sample(struct kunit *test)
 				       checks + 3, 10000);
 	KUNIT_EXPECT_TRUE_MSG(test, sampling,
 			      "still sleeping out the hour-long sample");
+	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
+}
+
+/* What a function that stands in for a parked kdamond saw. */
+struct damon_test_hold {
+	struct damon_ctx *ctx;
+	struct task_struct *runner;
+	unsigned long passed_before, passed_after;
+};
+
+static int damon_test_call_hold_fn(void *data)
+{
+	struct damon_test_hold *h = data;
+
+	h->runner = current;
+	h->passed_before = READ_ONCE(h->ctx->passed_sample_intervals);
+	/* Five sampling intervals: the kdamond's timer goes off meanwhile. */
+	msleep(100);
+	h->passed_after = READ_ONCE(h->ctx->passed_sample_intervals);
+	return 0;
+}
+
+/*
+ * A one-off call to a kdamond that sleeps between two samples runs at once
+ * in the caller, and the kdamond stays asleep until it is done: no sample
+ * passes while the function runs.  The kdamond may be busy at the moment
+ * of a call, then the call goes to it: try a few times.
+ */
+static void damon_test_call_stands_in(struct kunit *test)
+{
+	struct damon_test_engine *e = damon_test_engine_new(test);
+	struct damon_attrs attrs = damon_test_attrs(20000, 200000, 3, 100);
+	struct damon_test_hold hold = { .ctx = e->ctx };
+	struct damon_call_control control = {
+		.fn = damon_test_call_hold_fn, .data = &hold,
+	};
+	int i, stood_in = 0;
+	bool ok;
+
+	KUNIT_ASSERT_EQ(test, damon_set_attrs(e->ctx, &attrs), 0);
+	KUNIT_ASSERT_EQ(test, damon_test_engine_start(&e, 1, false), 0);
+	for (i = 0; i < 10 && stood_in < 3; i++) {
+		msleep(30);
+		KUNIT_ASSERT_EQ(test, damon_call(e->ctx, &control), 0);
+		if (hold.runner != current)
+			continue;
+		stood_in++;
+		KUNIT_EXPECT_EQ_MSG(test, hold.passed_after,
+				    hold.passed_before,
+				    "the kdamond sampled while held asleep");
+	}
+	KUNIT_EXPECT_GE_MSG(test, stood_in, 1,
+			    "no call of %d ran in the caller", i);
+	/* Let go, it samples again. */
+	i = atomic_read(&damon_test_seen.check) + 3;
+	ok = damon_test_wait_for(atomic_read(&damon_test_seen.check) >= i,
+				 10000);
+	KUNIT_EXPECT_TRUE_MSG(test, ok, "no sampling after the calls");
 	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
 }
 
@@ -2228,7 +2286,7 @@ static void damon_test_call_concurrent(struct kunit *test)
 		ok += c->nr_ok;
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&cs->call.runs), ok);
-	KUNIT_EXPECT_TRUE(test, cs->call.in_kdamond);
+	KUNIT_EXPECT_TRUE(test, cs->call.owned);
 	kfree(cs);
 	KUNIT_EXPECT_EQ(test, damon_stop(&e->ctx, 1), 0);
 }
@@ -2277,7 +2335,7 @@ static void damon_test_call_race_stop(struct kunit *test)
 		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&cs->call.runs), nr_ok,
 				    "round %d: %d ok, %d canceled, %d invalid",
 				    round, nr_ok, canceled, inval);
-		KUNIT_EXPECT_TRUE(test, cs->call.in_kdamond);
+		KUNIT_EXPECT_TRUE(test, cs->call.owned);
 		KUNIT_EXPECT_TRUE(test, list_empty(&e->ctx->call_controls));
 	}
 	kfree(cs);
@@ -2327,7 +2385,7 @@ static void damon_test_call_repeat(struct kunit *test)
 	runs = atomic_read(&call->runs);
 	msleep(20);
 	KUNIT_EXPECT_EQ(test, atomic_read(&call->runs), runs);
-	KUNIT_EXPECT_TRUE(test, call->in_kdamond);
+	KUNIT_EXPECT_TRUE(test, call->owned);
 	KUNIT_EXPECT_EQ(test, atomic_read(&once_call.runs), 1);
 }
 
@@ -2476,6 +2534,7 @@ DAMON_KUNIT_SUITE(damon_engine_test, "damon-engine",
 		  KUNIT_CASE(damon_test_call_basic),
 		  KUNIT_CASE(damon_test_call_long_interval),
 		  KUNIT_CASE(damon_test_call_shortens_sample),
+		  KUNIT_CASE(damon_test_call_stands_in),
 
 		  /* damon_call(): races, repeats and aggregations */
 		  KUNIT_CASE(damon_test_call_concurrent),

@@ -123,6 +123,18 @@ static inline unsigned long damon_test_mmap(struct kunit *test,
 	return addr;
 }
 
+/*
+ * Whether a damon_call() function runs where it owns @ctx: in its kdamond,
+ * or standing in for it while it is parked between two samples.
+ */
+static inline bool damon_test_call_owns(struct damon_ctx *ctx)
+{
+	if (current == READ_ONCE(ctx->kdamond))
+		return true;
+	return READ_ONCE(ctx->call_stand_in) == current &&
+		READ_ONCE(ctx->kdamond_parked);
+}
+
 /* Write to @uaddr of the test's mm: its page is faulted in, and young. */
 static inline void damon_test_touch(struct kunit *test, unsigned long uaddr)
 {
