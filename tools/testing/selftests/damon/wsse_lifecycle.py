@@ -10,8 +10,8 @@ sysfs ABI, by sysfs_state.py.
   makes writing Y to enable fail with EINVAL, leaves enable N and starts
   no kdamond.
 - Enabling starts exactly one kdamond.N thread, which reports estimates.
-- When the monitored process exits, the kdamond exits by itself; writing
-  N afterwards still works.
+- When the monitored process exits, the kdamond exits by itself and
+  enable reads N; writing N afterwards still works.
 - Writing N stops a running kdamond.
 - enable can be cycled several times, and rewriting the value it has is
   a no-op; nothing splats (KASAN, lockdep, ...) and, where kmemleak is
@@ -143,7 +143,11 @@ class Test:
         if took is not None:
             dc.log('%s: kdamond exited %.1f s after the target' %
                    (what, took))
-        # The sample does not know yet; stopping must still work.
+        # The switch reads its kdamond's state: off once the target went.
+        if took is not None and dc.read_param('enable') != 'N':
+            self.fail('%s: enable reads %s after the kdamond exited' %
+                      (what, dc.read_param('enable')))
+        # Writing N to a stopped sample is no error.
         self.disable(what)
 
     def stop(self, what, run_s):
