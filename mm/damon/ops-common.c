@@ -22,29 +22,6 @@
 #include "ops-common.h"
 
 /**
- * damon_get_folio() - Get a reference to the LRU folio of a pfn.
- * @pfn:	The page frame.
- *
- * Only folios on an LRU list are of interest: others are not reclaimable
- * or promotable user memory, or are in flux.
- *
- * Return: the folio with a reference held, or NULL.
- */
-struct folio *damon_get_folio(unsigned long pfn)
-{
-	struct page *page = pfn_to_online_page(pfn);
-	struct folio *folio = page ? page_folio(page) : NULL;
-
-	if (folio && folio_test_lru(folio) && folio_try_get(folio)) {
-		/* Freed and reused before the reference was taken? */
-		if (likely(folio == page_folio(page) && folio_test_lru(folio)))
-			return folio;
-		folio_put(folio);
-	}
-	return NULL;
-}
-
-/**
  * damon_ptep_mkold() - Clear the Accessed bit of a PTE for sampling.
  * @pte:	The entry, mapped and locked by the caller.
  * @vma:	The VMA mapping @addr.

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the DAMON operations sets share: Accessed-bit handling of page table
- * entries, folio lookup, the priority scores of regions for schemes, the
- * filters judged per folio, and moving folios off their LRU lists.
+ * entries, the priority scores of regions for schemes, the filters judged
+ * per folio, and moving folios off their LRU lists.
  */
 
 #ifndef _MM_DAMON_OPS_COMMON_H
@@ -10,7 +10,6 @@
 
 #include <linux/damon.h>
 
-struct folio *damon_get_folio(unsigned long pfn);
 bool damon_ptep_mkold(pte_t *pte, struct vm_area_struct *vma,
 		      unsigned long addr);
 bool damon_pmdp_mkold(pmd_t *pmd, struct vm_area_struct *vma,

@@ -31,6 +31,25 @@
 /* === Access checks === */
 
 /*
+ * The LRU folio of @pfn, with a reference held, or NULL.  Only folios on an
+ * LRU list are of interest: others are not reclaimable or promotable user
+ * memory, or are in flux.
+ */
+static struct folio *damon_get_folio(unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	struct folio *folio = page ? page_folio(page) : NULL;
+
+	if (folio && folio_test_lru(folio) && folio_try_get(folio)) {
+		/* Freed and reused before the reference was taken? */
+		if (likely(folio == page_folio(page) && folio_test_lru(folio)))
+			return folio;
+		folio_put(folio);
+	}
+	return NULL;
+}
+
+/*
  * The folio a sampling pass last looked at, so that the regions sampling
  * one large folio check it once per pass rather than once each.
  */
