@@ -263,7 +263,7 @@ overhead() {
 
 # latency SAMPLE_US REPS: time "commit" writes at SAMPLE_US sampling.
 latency() {
-	local sample=$1 reps=$2 aggr=$(($1 * 20)) t0 t1 spid
+	local sample=$1 reps=$2 aggr=$(($1 * 20)) t0 t1 spid line
 
 	damon_reset || fail "cannot reset the sysfs tree"
 	sleep 100000 &
@@ -275,13 +275,16 @@ latency() {
 		# At a random point of the aggregation interval: a writer
 		# does not know where the kdamond is in it.
 		sleep_random_us "$aggr"
+		# Nothing but the write between the readings: $results is
+		# on 9p, and opening it takes about a millisecond.
 		t0=$EPOCHREALTIME
 		if echo commit > "$DAMON_KD/state"; then
 			t1=$EPOCHREALTIME
-			echo "commit sample_us=$sample us=$(( $(us $t1) - $(us $t0) ))"
+			line="us=$(( $(us $t1) - $(us $t0) ))"
 		else
-			echo "commit sample_us=$sample failed=1"
-		fi >> "$results"
+			line="failed=1"
+		fi
+		echo "commit sample_us=$sample $line" >> "$results"
 	done
 	say "latency sample_us=$sample" \
 		"$(grep -c "^commit sample_us=$sample us=" "$results") done" \
