@@ -682,26 +682,27 @@ class Aggregation:
             (', ...' if len(self.regions) > 8 else ''))
 
 
-class Tracer:
-    """damon_aggregated events in a trace instance of our own, read in
-    the background.  Timestamps are CLOCK_MONOTONIC, as time.monotonic()."""
+class TracePipe:
+    """One tracepoint in a trace instance of our own, read in the
+    background; subclasses parse the lines (_parse(), called with lock
+    held) and set up what _parse() fills before calling __init__().
+    Timestamps are CLOCK_MONOTONIC, as time.monotonic()."""
 
-    def __init__(self, name):
+    def __init__(self, name, event):
+        self.event = event
         self.dir = os.path.join(TRACING, 'instances', name)
         if os.path.isdir(self.dir):
             os.rmdir(self.dir)
         os.mkdir(self.dir)
         self.lock = threading.Lock()
-        self.aggrs = []
         self.lost = 0
-        self.partial = 0
-        self._cur = []
         self._stop = False
         self.fd = None
+        self.thread = None
         try:
             self._set('buffer_size_kb', '8192')
             self._set('trace_clock', 'mono')
-            self._set(os.path.join(AGGREGATED, 'enable'), '1')
+            self._set(os.path.join(event, 'enable'), '1')
             self._set('tracing_on', '1')
             self.fd = os.open(os.path.join(self.dir, 'trace_pipe'),
                               os.O_RDONLY | os.O_NONBLOCK)
@@ -730,6 +731,34 @@ class Tracer:
             with self.lock:
                 for line in lines:
                     self._parse(line)
+
+    def _parse(self, line):
+        raise NotImplementedError
+
+    def close(self):
+        self._stop = True
+        if self.thread:
+            self.thread.join(5)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        try:
+            self._set('tracing_on', '0')
+            self._set(os.path.join(self.event, 'enable'), '0')
+        except OSError:
+            pass
+        if os.path.isdir(self.dir):
+            os.rmdir(self.dir)
+
+
+class Tracer(TracePipe):
+    """damon_aggregated events, read in the background."""
+
+    def __init__(self, name):
+        self.aggrs = []
+        self.partial = 0
+        self._cur = []
+        super().__init__(name, AGGREGATED)
 
     def _parse(self, line):
         if 'LOST' in line and 'EVENTS' in line:
@@ -769,21 +798,6 @@ class Tracer:
         wait_for(enough, timeout, 0.2)
         return [a for a in self.since(t0)
                 if target is None or a.target == target]
-
-    def close(self):
-        self._stop = True
-        if getattr(self, 'thread', None):
-            self.thread.join(5)
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        try:
-            self._set('tracing_on', '0')
-            self._set(os.path.join(AGGREGATED, 'enable'), '0')
-        except OSError:
-            pass
-        if os.path.isdir(self.dir):
-            os.rmdir(self.dir)
 
 
 def periods(aggrs):
@@ -961,58 +975,17 @@ class ApplyEvent:
         return self.end - self.start
 
 
-class ApplyTracer:
-    """damos_before_apply events in a trace instance of our own, read in
-    the background.  Timestamps are CLOCK_MONOTONIC, as time.monotonic()."""
+class ApplyTracer(TracePipe):
+    """damos_before_apply events, read in the background."""
 
     def __init__(self, name):
-        self.dir = os.path.join(TRACING, 'instances', name)
-        if os.path.isdir(self.dir):
-            os.rmdir(self.dir)
-        os.mkdir(self.dir)
-        self.lock = threading.Lock()
         self.events = []
-        self.lost = 0
         self.unparsed = []
-        self._stop = False
-        self.fd = None
-        self.thread = None
-        try:
-            self._set('buffer_size_kb', '8192')
-            self._set('trace_clock', 'mono')
-            self._set(os.path.join(BEFORE_APPLY, 'enable'), '1')
-            self._set('tracing_on', '1')
-            self.fd = os.open(os.path.join(self.dir, 'trace_pipe'),
-                              os.O_RDONLY | os.O_NONBLOCK)
-        except OSError:
-            self.close()
-            raise
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        super().__init__(name, BEFORE_APPLY)
 
     @staticmethod
     def available():
         return os.path.isdir(os.path.join(TRACING, BEFORE_APPLY))
-
-    def _set(self, name, val):
-        with open(os.path.join(self.dir, name), 'w') as f:
-            f.write(val)
-
-    def _run(self):
-        partial = ''
-        while not self._stop:
-            r, _, _ = select.select([self.fd], [], [], 0.2)
-            if not r:
-                continue
-            try:
-                data = os.read(self.fd, 1 << 16).decode(errors='replace')
-            except BlockingIOError:
-                continue
-            lines = (partial + data).split('\n')
-            partial = lines.pop()
-            with self.lock:
-                for line in lines:
-                    self._parse(line)
 
     def _parse(self, line):
         if 'LOST' in line and 'EVENTS' in line:
@@ -1030,21 +1003,6 @@ class ApplyTracer:
     def between(self, t0, t1):
         with self.lock:
             return [e for e in self.events if t0 < e.ts < t1]
-
-    def close(self):
-        self._stop = True
-        if self.thread:
-            self.thread.join(5)
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        try:
-            self._set('tracing_on', '0')
-            self._set(os.path.join(BEFORE_APPLY, 'enable'), '0')
-        except OSError:
-            pass
-        if os.path.isdir(self.dir):
-            os.rmdir(self.dir)
 
 
 def passes(events, gap):
