@@ -334,8 +334,9 @@ static void damon_va_update(struct damon_ctx *ctx)
  * Only a page whose bit was found set can have an entry to flush: one whose
  * bit was clear was not touched since the last clearing and flush, so a
  * sample that cleared no set bit flushes nothing.  Off by default, as
- * upstream: each flush waits for an IPI to every CPU running the target,
- * which under a loaded emulator made the kdamond cost several times more.
+ * upstream: each flush waits for an IPI to every CPU that may cache the
+ * target's entries, which under a loaded emulator made the kdamond cost
+ * several times more.
  */
 static bool damon_va_flush_tlb __read_mostly;
 module_param_named(flush_tlb, damon_va_flush_tlb, bool, 0600);
@@ -617,9 +618,10 @@ static void damon_va_arm_target(struct damon_target *t, struct mm_struct *mm,
 	damon_va_unlock(&lk);
 	/*
 	 * One flush for all: a flush per page would cost an IPI each.  Of the
-	 * whole mm: on x86 a range flush would spare the lazy CPUs and
-	 * invalidate a few pages one by one, but it left a hot set's Accessed
-	 * bits cached in QEMU's TLB (vaddr_flush_tlb.py), and this does not.
+	 * whole mm: on x86 flush_tlb_range() interrupts the same CPUs, as it
+	 * too assumes freed page tables, and saves only the invalidation of
+	 * the entries it does not name; yet it left a hot set's Accessed bits
+	 * cached in QEMU's TLB (vaddr_flush_tlb.py), and this does not.
 	 */
 	if (flush && READ_ONCE(damon_va_flush_tlb))
 		flush_tlb_mm(mm);
