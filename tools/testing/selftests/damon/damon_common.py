@@ -684,8 +684,10 @@ class Aggregation:
 
 class TracePipe:
     """One tracepoint in a trace instance of our own, read in the
-    background; subclasses parse the lines (_parse(), called with lock
-    held) and set up what _parse() fills before calling __init__().
+    background; lost-event markers are counted in lost, and subclasses
+    parse the other lines (_parse(), called with lock held; _lost() is
+    told of each marker) and set up what _parse() fills before calling
+    __init__().
     Timestamps are CLOCK_MONOTONIC, as time.monotonic()."""
 
     def __init__(self, name, event):
@@ -730,10 +732,17 @@ class TracePipe:
             partial = lines.pop()
             with self.lock:
                 for line in lines:
-                    self._parse(line)
+                    if 'LOST' in line and 'EVENTS' in line:
+                        self.lost += 1
+                        self._lost()
+                    else:
+                        self._parse(line)
 
     def _parse(self, line):
         raise NotImplementedError
+
+    def _lost(self):
+        """Events were lost before the next line."""
 
     def close(self):
         self._stop = True
@@ -760,11 +769,10 @@ class Tracer(TracePipe):
         self._cur = []
         super().__init__(name, AGGREGATED)
 
+    def _lost(self):
+        self._cur = []
+
     def _parse(self, line):
-        if 'LOST' in line and 'EVENTS' in line:
-            self.lost += 1
-            self._cur = []
-            return
         m = EVENT_RE.search(line)
         if not m:
             return
@@ -988,9 +996,6 @@ class ApplyTracer(TracePipe):
         return os.path.isdir(os.path.join(TRACING, BEFORE_APPLY))
 
     def _parse(self, line):
-        if 'LOST' in line and 'EVENTS' in line:
-            self.lost += 1
-            return
         if 'damos_before_apply' not in line:
             return
         m = APPLY_RE.search(line)
